@@ -1,0 +1,64 @@
+// The error hierarchy: one base class carrying a stable reason and whether a retry may help.
+import { isTransientReason, type Reason } from "./reasons.js";
+
+export interface CredbrokerErrorOptions {
+  /** The underlying error; kept for debugging, never rendered into status or HTTP bodies. */
+  cause?: unknown;
+  /** Field path of untrusted input the error is about, e.g. `spec.aws.region`. */
+  field?: string;
+  /** Overrides the default retryability derived from the reason. */
+  retryable?: boolean;
+}
+
+/**
+ * Base of every error credbroker throws on purpose. `message` names the reference, provider or
+ * call — never a secret value. `reason` is one of REASONS; `retryable` says whether the same
+ * call may succeed later without anyone changing anything.
+ */
+export class CredbrokerError extends Error {
+  readonly reason: Reason;
+  readonly retryable: boolean;
+  readonly field: string | undefined;
+
+  constructor(reason: Reason, message: string, options: CredbrokerErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.reason = reason;
+    this.retryable = options.retryable ?? isTransientReason(reason);
+    this.field = options.field;
+  }
+}
+
+/** Untrusted input (a spec, a secret payload, a setting) does not have the expected shape. */
+export class ValidationError extends CredbrokerError {
+  constructor(reason: Reason, field: string, problem: string, options: Omit<CredbrokerErrorOptions, "field"> = {}) {
+    super(reason, `${field}: ${problem}`, { ...options, field });
+  }
+}
+
+/** The referenced secret does not exist (or is deleted/destroyed in Vault). */
+export class SecretNotFoundError extends CredbrokerError {
+  constructor(message: string, options: CredbrokerErrorOptions = {}) {
+    super("SecretNotFound", message, options);
+  }
+}
+
+/** The secret source refused access (Vault policy, Kubernetes RBAC). */
+export class SecretDeniedError extends CredbrokerError {
+  constructor(message: string, options: CredbrokerErrorOptions = {}) {
+    super("VaultDenied", message, options);
+  }
+}
+
+/** The secret source cannot answer now (down, sealed, timeout); retryable. */
+export class SecretSourceUnavailableError extends CredbrokerError {
+  constructor(message: string, options: CredbrokerErrorOptions = {}) {
+    super("SecretSourceUnavailable", message, { ...options, retryable: true });
+  }
+}
+
+/** Normalises anything thrown into a CredbrokerError without copying its message (which may hold secrets). */
+export function toCredbrokerError(err: unknown, context: string): CredbrokerError {
+  if (err instanceof CredbrokerError) return err;
+  return new CredbrokerError("InternalError", `${context}: unexpected failure`, { cause: err, retryable: true });
+}

@@ -1,0 +1,57 @@
+// The stable CamelCase reasons: one list shared by conditions, Events, metric labels and HTTP error codes.
+
+export const REASONS = [
+  // success reasons
+  "Resolved",
+  "Verified",
+  "Listed",
+  "Published",
+  "Skipped",
+  // secret resolution
+  "SecretNotFound",
+  "SecretMalformed",
+  "SecretRefNotAllowed",
+  "VaultDenied",
+  "SecretSourceUnavailable",
+  // spec
+  "InvalidSpec",
+  // AWS
+  "InvalidAccessKey",
+  "InvalidSecretKey",
+  "ExpiredSessionToken",
+  "AssumeRoleDenied",
+  "AccountMismatch",
+  "DiscoveryDenied",
+  // Azure
+  "AzureAuthFailed",
+  "FunctionAppNotFound",
+  "FunctionKeyMissing",
+  "FunctionKeyStale",
+  // publishing
+  "FunctionListTruncated",
+  // transient
+  "ProviderUnavailable",
+  "Throttled",
+  "Timeout",
+  // catch-all for faults in credbroker itself
+  "InternalError",
+] as const;
+
+export type Reason = (typeof REASONS)[number];
+
+/** Reasons that describe a passing fault: they never turn an Accepted upstream Rejected. */
+export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set<Reason>([
+  "SecretSourceUnavailable",
+  "ProviderUnavailable",
+  "Throttled",
+  "Timeout",
+  "InternalError",
+]);
+
+export function isReason(value: unknown): value is Reason {
+  return typeof value === "string" && (REASONS as readonly string[]).includes(value);
+}
+
+export function isTransientReason(reason: Reason): boolean {
+  return TRANSIENT_REASONS.has(reason);
+}

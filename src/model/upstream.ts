@@ -1,0 +1,259 @@
+// Typed Upstreams: the cloud-provider subset of Gloo's Upstream CRD, parsed from untrusted objects.
+import { ValidationError } from "./errors.js";
+import { FieldReader, isObject, type JsonObject } from "./fields.js";
+
+export const UPSTREAM_GROUP = "gloo.solo.io";
+export const UPSTREAM_VERSION = "v1";
+export const UPSTREAM_PLURAL = "upstreams";
+export const UPSTREAM_KIND = "Upstream";
+
+export interface SecretRef {
+  name: string;
+  /** Defaults to the upstream's namespace. */
+  namespace: string;
+}
+
+export interface LambdaFunctionSpec {
+  logicalName: string;
+  lambdaFunctionName: string;
+  qualifier?: string;
+}
+
+export const AZURE_AUTH_LEVELS = ["Anonymous", "Function", "Admin"] as const;
+export type AzureAuthLevel = (typeof AZURE_AUTH_LEVELS)[number];
+
+export interface AzureFunctionSpec {
+  functionName: string;
+  authLevel: AzureAuthLevel;
+}
+
+export interface AwsSpec {
+  region: string;
+  secretRef?: SecretRef;
+  lambdaFunctions: LambdaFunctionSpec[];
+  roleArn?: string;
+  awsAccountId?: string;
+  disableRoleChaining?: boolean;
+}
+
+export interface AzureSpec {
+  functionAppName: string;
+  secretRef?: SecretRef;
+  functions: AzureFunctionSpec[];
+}
+
+export interface AwsEc2Spec {
+  region: string;
+  secretRef?: SecretRef;
+  roleArn?: string;
+  publicIp?: boolean;
+  port?: number;
+}
+
+export interface UpstreamMeta {
+  namespace: string;
+  name: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+}
+
+/** The discriminated union every `switch` over upstream kinds must handle exhaustively. */
+export type CloudUpstream =
+  | { kind: "aws"; meta: UpstreamMeta; spec: AwsSpec }
+  | { kind: "azure"; meta: UpstreamMeta; spec: AzureSpec }
+  | { kind: "awsEc2"; meta: UpstreamMeta; spec: AwsEc2Spec };
+
+export type UpstreamKind = CloudUpstream["kind"];
+export const CLOUD_UPSTREAM_KINDS: readonly UpstreamKind[] = ["aws", "azure", "awsEc2"];
+
+/** An upstream of a type credbroker does not handle (static, kube, gcp, ...). */
+export interface OtherUpstream {
+  kind: "other";
+  meta: UpstreamMeta;
+  /** The spec key that names its type, or undefined when none was found. */
+  upstreamType: string | undefined;
+}
+
+export type ParsedUpstream = CloudUpstream | OtherUpstream;
+
+export function upstreamKey(meta: { namespace: string; name: string }): string {
+  return `${meta.namespace}/${meta.name}`;
+}
+
+export function assertNever(value: never, what = "value"): never {
+  throw new Error(`unhandled ${what}: ${JSON.stringify(value)}`);
+}
+
+const r = new FieldReader("InvalidSpec");
+
+// Keys of spec that are settings common to every upstream type rather than the type itself.
+const COMMON_SPEC_KEYS = new Set([
+  "sslConfig", "circuitBreakers", "loadBalancerConfig", "connectionConfig", "healthChecks",
+  "outlierDetection", "useHttp2", "failover", "initialStreamWindowSize", "initialConnectionWindowSize",
+  "maxConcurrentStreams", "httpProxyHostname", "httpConnectSslConfig", "httpConnectHeaders",
+  "ignoreHealthOnHostRemoval", "respectDnsTtl", "dnsRefreshRate", "proxyProtocolVersion",
+  "protocolSelection", "perConnectionBufferLimitBytes", "preconnectPolicy", "discoveryMetadata",
+  "disableIstioAutoMtls", "httpProxyConfig", "overrideStreamErrorOnInvalidHttpMessage",
+  "http2ProtocolOptions", "namespacedStatuses",
+]);
+
+/**
+ * Parses an Upstream object (as the API server returns it). Pure; throws ValidationError with
+ * reason `InvalidSpec` and the field path when a cloud spec is malformed. Types other than
+ * aws/azure/awsEc2 come back as `kind: "other"` without inspecting their spec.
+ */
+export function parseUpstream(obj: unknown): ParsedUpstream {
+  const root = r.object(obj, "upstream");
+  const meta = parseMeta(root.metadata);
+  const spec = r.optionalObject(root.spec, "spec") ?? {};
+  if (spec.aws !== undefined && spec.aws !== null) return { kind: "aws", meta, spec: parseAws(spec.aws, meta.namespace) };
+  if (spec.azure !== undefined && spec.azure !== null) return { kind: "azure", meta, spec: parseAzure(spec.azure, meta.namespace) };
+  if (spec.awsEc2 !== undefined && spec.awsEc2 !== null) return { kind: "awsEc2", meta, spec: parseAwsEc2(spec.awsEc2, meta.namespace) };
+  const upstreamType = Object.keys(spec).find((k) => !COMMON_SPEC_KEYS.has(k));
+  return { kind: "other", meta, upstreamType };
+}
+
+/** True for the upstream types credbroker verifies. */
+export function isCloudUpstream(u: ParsedUpstream): u is CloudUpstream {
+  return u.kind !== "other";
+}
+
+function parseMeta(value: unknown): UpstreamMeta {
+  const m = r.object(value, "metadata");
+  const meta: UpstreamMeta = {
+    namespace: r.string(m.namespace, "metadata.namespace"),
+    name: r.string(m.name, "metadata.name"),
+    labels: r.stringMap(m.labels, "metadata.labels"),
+    annotations: r.stringMap(m.annotations, "metadata.annotations"),
+  };
+  const uid = r.optionalString(m.uid, "metadata.uid");
+  if (uid !== undefined) meta.uid = uid;
+  const rv = r.optionalString(m.resourceVersion, "metadata.resourceVersion");
+  if (rv !== undefined) meta.resourceVersion = rv;
+  const generation = r.optionalInteger(m.generation, "metadata.generation", 0, Number.MAX_SAFE_INTEGER);
+  if (generation !== undefined) meta.generation = generation;
+  return meta;
+}
+
+const REGION_PATTERN = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+function parseRegion(value: unknown, field: string): string {
+  const region = r.string(value, field);
+  if (!REGION_PATTERN.test(region)) r.fail(field, "must be an AWS region such as us-east-1");
+  return region;
+}
+
+/** Parses a `secretRef`; the namespace defaults to the upstream's. Exported for annotations that name secrets. */
+export function parseSecretRef(value: unknown, field: string, defaultNamespace: string): SecretRef | undefined {
+  const ref = r.optionalObject(value, field);
+  if (ref === undefined) return undefined;
+  const name = r.string(ref.name, `${field}.name`);
+  const namespace = r.optionalString(ref.namespace, `${field}.namespace`) ?? defaultNamespace;
+  return { name, namespace };
+}
+
+const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+
+function parseRoleArn(value: unknown, field: string): string | undefined {
+  const arn = r.optionalString(value, field);
+  if (arn !== undefined && !ROLE_ARN_PATTERN.test(arn)) r.fail(field, "must be an IAM role ARN (arn:aws:iam::<12 digits>:role/<name>)");
+  return arn;
+}
+
+function parseAws(value: unknown, namespace: string): AwsSpec {
+  const aws = r.object(value, "spec.aws");
+  const spec: AwsSpec = {
+    region: parseRegion(aws.region, "spec.aws.region"),
+    lambdaFunctions: r.optionalArray(aws.lambdaFunctions, "spec.aws.lambdaFunctions").map((item, i) => {
+      const field = `spec.aws.lambdaFunctions[${i}]`;
+      const f = r.object(item, field);
+      const fn: LambdaFunctionSpec = {
+        logicalName: r.string(f.logicalName, `${field}.logicalName`),
+        lambdaFunctionName: r.string(f.lambdaFunctionName, `${field}.lambdaFunctionName`),
+      };
+      const qualifier = r.optionalString(f.qualifier, `${field}.qualifier`);
+      if (qualifier !== undefined) fn.qualifier = qualifier;
+      return fn;
+    }),
+  };
+  const secretRef = parseSecretRef(aws.secretRef, "spec.aws.secretRef", namespace);
+  if (secretRef) spec.secretRef = secretRef;
+  const roleArn = parseRoleArn(aws.roleArn, "spec.aws.roleArn");
+  if (roleArn !== undefined) spec.roleArn = roleArn;
+  const account = r.optionalString(aws.awsAccountId, "spec.aws.awsAccountId");
+  if (account !== undefined) {
+    if (!/^\d{12}$/.test(account)) r.fail("spec.aws.awsAccountId", "must be a 12-digit AWS account id");
+    spec.awsAccountId = account;
+  }
+  const disable = r.optionalBoolean(aws.disableRoleChaining, "spec.aws.disableRoleChaining");
+  if (disable !== undefined) spec.disableRoleChaining = disable;
+  return spec;
+}
+
+/** Accepts the enum name or Gloo's integer encoding (0 Anonymous, 1 Function, 2 Admin). */
+export function parseAuthLevel(value: unknown, field: string): AzureAuthLevel {
+  if (value === undefined || value === null) return "Anonymous";
+  if (typeof value === "number" && Number.isInteger(value)) {
+    const level = AZURE_AUTH_LEVELS[value];
+    if (level !== undefined) return level;
+  }
+  if (typeof value === "string") {
+    if (/^\d+$/.test(value)) return parseAuthLevel(Number(value), field);
+    const level = AZURE_AUTH_LEVELS.find((l) => l.toLowerCase() === value.toLowerCase());
+    if (level !== undefined) return level;
+  }
+  return r.fail(field, "must be Anonymous, Function, Admin or 0, 1, 2");
+}
+
+function parseAzure(value: unknown, namespace: string): AzureSpec {
+  const azure = r.object(value, "spec.azure");
+  const spec: AzureSpec = {
+    functionAppName: r.string(azure.functionAppName, "spec.azure.functionAppName"),
+    functions: r.optionalArray(azure.functions, "spec.azure.functions").map((item, i) => {
+      const field = `spec.azure.functions[${i}]`;
+      const f = r.object(item, field);
+      return {
+        functionName: r.string(f.functionName, `${field}.functionName`),
+        authLevel: parseAuthLevel(f.authLevel, `${field}.authLevel`),
+      };
+    }),
+  };
+  const secretRef = parseSecretRef(azure.secretRef, "spec.azure.secretRef", namespace);
+  if (secretRef) spec.secretRef = secretRef;
+  return spec;
+}
+
+function parseAwsEc2(value: unknown, namespace: string): AwsEc2Spec {
+  const ec2 = r.object(value, "spec.awsEc2");
+  const spec: AwsEc2Spec = { region: parseRegion(ec2.region, "spec.awsEc2.region") };
+  const secretRef = parseSecretRef(ec2.secretRef, "spec.awsEc2.secretRef", namespace);
+  if (secretRef) spec.secretRef = secretRef;
+  const roleArn = parseRoleArn(ec2.roleArn, "spec.awsEc2.roleArn");
+  if (roleArn !== undefined) spec.roleArn = roleArn;
+  const publicIp = r.optionalBoolean(ec2.publicIp, "spec.awsEc2.publicIp");
+  if (publicIp !== undefined) spec.publicIp = publicIp;
+  const port = r.optionalInteger(ec2.port, "spec.awsEc2.port", 0, 4294967295);
+  if (port !== undefined) spec.port = port;
+  return spec;
+}
+
+/** The secret reference of any cloud upstream, if it has one. */
+export function secretRefOf(u: CloudUpstream): SecretRef | undefined {
+  switch (u.kind) {
+    case "aws":
+      return u.spec.secretRef;
+    case "azure":
+      return u.spec.secretRef;
+    case "awsEc2":
+      return u.spec.secretRef;
+    default:
+      return assertNever(u, "upstream kind");
+  }
+}
+
+/** Re-exported so callers that only need the guard need not import fields.ts. */
+export { isObject, ValidationError };
+export type { JsonObject };

@@ -1,0 +1,12 @@
+// Test runner settings: unit tests run in parallel; integration tests start sandboxes on free ports.
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: ["test/**/*.test.ts"],
+    environment: "node",
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    pool: "forks",
+  },
+});
