@@ -43,10 +43,10 @@ export class SecretNotFoundError extends CredbrokerError {
   }
 }
 
-/** The secret source refused access (Vault policy, Kubernetes RBAC). */
+/** The secret source refused access: `VaultDenied` (Vault policy) or `KubernetesDenied` (the broker's RBAC). */
 export class SecretDeniedError extends CredbrokerError {
-  constructor(message: string, options: CredbrokerErrorOptions = {}) {
-    super("VaultDenied", message, options);
+  constructor(message: string, options: CredbrokerErrorOptions & { reason?: "VaultDenied" | "KubernetesDenied" } = {}) {
+    super(options.reason ?? "VaultDenied", message, options);
   }
 }
 
