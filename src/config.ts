@@ -192,9 +192,10 @@ export function listSettings(): SettingInfo[] {
   for (const [sectionName, sectionSchema] of Object.entries(configSchema.shape)) {
     const inner = unwrap(sectionSchema as z.ZodType);
     if (!(inner instanceof z.ZodObject)) continue;
-    for (const [key, leaf] of Object.entries(inner.shape as Record<string, z.ZodType>)) {
+    const shape: Record<string, z.ZodType> = inner.shape;
+    for (const [key, leaf] of Object.entries(shape)) {
       const path = `${sectionName}.${key}`;
-      const def = leaf instanceof z.ZodDefault ? (leaf.def.defaultValue as unknown) : undefined;
+      const def = leaf instanceof z.ZodDefault ? leaf.def.defaultValue : undefined;
       out.push({ path, env: envName(path), flag: flagName(path), description: leaf.description ?? "", default: def });
     }
   }

@@ -12,9 +12,11 @@ export const REASONS = [
   "SecretMalformed",
   "SecretRefNotAllowed",
   "VaultDenied",
+  "KubernetesDenied",
   "SecretSourceUnavailable",
-  // spec
+  // spec, and settings (a bad configuration value such as a forbidden status key)
   "InvalidSpec",
+  "InvalidSetting",
   // AWS
   "InvalidAccessKey",
   "InvalidSecretKey",

@@ -47,6 +47,7 @@ export function createLogger(settings: LoggerSettings, redactor: Redactor): Logg
   const logger = settings.destination ? pino(options, settings.destination) : pino(options);
   // pino renders child bindings once, without the log formatter: scrub them on the way in.
   // Children are created with Object.create(parent), so they inherit this override.
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with each child's own `this`
   const child = logger.child;
   logger.child = function scrubbedChild(this: Logger, bindings, childOptions) {
     return child.call(this, redactor.scrubValue(bindings) as typeof bindings, childOptions);

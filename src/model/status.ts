@@ -1,0 +1,172 @@
+// credbroker's Gloo-compatible status entry: built from a pass's verdict, compared with the stored one, and patched.
+import {
+  CONDITION_TYPES,
+  isTransientOutcome,
+  mergeConditions,
+  MAX_MESSAGE_BYTES,
+  severityOf,
+  WARNING_REASONS,
+  type ConditionOutcome,
+} from "./conditions.js";
+import { ValidationError } from "./errors.js";
+import {
+  DEFAULT_REPORTED_BY,
+  MAX_REASON_BYTES,
+  type FunctionCounts,
+  type StatusDetails,
+  type StatusEntry,
+  type StatusState,
+  type VerifiedIdentity,
+} from "./status-types.js";
+import { canonicalJson, truncateUtf8 } from "./text.js";
+
+export interface StatusInput {
+  /** The entry as stored now (readOwnStatus), if any. */
+  previous?: StatusEntry | undefined;
+  outcomes: readonly ConditionOutcome[];
+  /** `metadata.generation` of the upstream this verdict is about. */
+  observedGeneration: number;
+  /** Omitted on a transient pass: the previous identity is kept. */
+  identity?: VerifiedIdentity | undefined;
+  /** Omitted when discovery did not run this pass: kept on a transient pass, dropped otherwise. */
+  functions?: FunctionCounts | undefined;
+  now: string | Date;
+  /** When the verification result was obtained (a cached result is older than `now`); defaults to `now`. */
+  verifiedAt?: string | undefined;
+  reportedBy?: string | undefined;
+}
+
+/**
+ * Builds the desired status entry from one pass's outcomes. Pure and deterministic for equal
+ * inputs. A False error-severity condition gives Rejected; a transient Unknown keeps the
+ * previous verdict (an Accepted upstream stays Accepted) while that condition shows Unknown;
+ * a False warning-severity condition or a truncated list gives Warning; an Authenticated True
+ * gives Accepted; anything else is Pending.
+ */
+export function buildStatusEntry(input: StatusInput): StatusEntry {
+  const now = toIso(input.now);
+  const previous = input.previous;
+  const ordered = CONDITION_TYPES.flatMap((t) => input.outcomes.filter((o) => o.type === t));
+  const rejected = ordered.find((o) => o.status === "False" && severityOf(o) === "error");
+  const transient = rejected === undefined ? ordered.find(isTransientOutcome) : undefined;
+  const conditions = mergeConditions(previous?.details.conditions ?? [], ordered, now, transient !== undefined);
+
+  let state: StatusState;
+  let reason: string;
+  if (rejected !== undefined) {
+    state = "Rejected";
+    reason = sentence(rejected);
+  } else if (transient !== undefined) {
+    const kept = previous !== undefined && previous.state !== "Pending" ? previous.state : undefined;
+    state = kept ?? (severityOf(transient) === "error" ? "Pending" : verdictOf(ordered.filter((o) => o !== transient)).state);
+    reason = `${sentence(transient)}; ${kept !== undefined ? `keeping the last verdict (${kept})` : "will retry"}`;
+  } else {
+    ({ state, reason } = verdictOf(ordered));
+  }
+
+  const details: StatusDetails = { observedGeneration: input.observedGeneration, conditions };
+  const identity = input.identity ?? (transient !== undefined ? previous?.details.identity : undefined);
+  if (identity !== undefined) details.identity = { ...identity };
+  const functions = input.functions ?? (transient !== undefined ? previous?.details.functions : undefined);
+  if (functions !== undefined) details.functions = { ...functions };
+  const authenticated = ordered.some((o) => o.type === "Authenticated" && o.status === "True");
+  const lastVerified = authenticated ? (input.verifiedAt ?? now) : previous?.details.lastVerified;
+  if (lastVerified !== undefined) details.lastVerified = lastVerified;
+
+  return {
+    state,
+    reason: truncateUtf8(reason, MAX_REASON_BYTES),
+    reportedBy: input.reportedBy ?? DEFAULT_REPORTED_BY,
+    details,
+  };
+}
+
+function verdictOf(outcomes: readonly ConditionOutcome[]): { state: StatusState; reason: string } {
+  const warning = outcomes.find(
+    (o) => (o.status === "False" && severityOf(o) === "warning") || (o.status === "True" && WARNING_REASONS.has(o.reason)),
+  );
+  if (warning !== undefined) return { state: "Warning", reason: sentence(warning) };
+  if (outcomes.some((o) => o.type === "Authenticated" && o.status === "True")) return { state: "Accepted", reason: "" };
+  return { state: "Pending", reason: "Not verified yet" };
+}
+
+function sentence(o: ConditionOutcome): string {
+  return truncateUtf8(`${o.reason}: ${o.message}`, MAX_MESSAGE_BYTES);
+}
+
+function toIso(now: string | Date): string {
+  return typeof now === "string" ? now : now.toISOString();
+}
+
+/**
+ * Whether `desired` must be written over `current`. Pure. Everything but `lastVerified` is
+ * compared exactly (lastTransitionTime is stable by construction); `lastVerified` alone forces a
+ * write only once `heartbeatMs` has passed since the stored one, so a steady upstream costs one
+ * write per heartbeat instead of one per pass.
+ */
+export function statusChanged(
+  current: StatusEntry | undefined,
+  desired: StatusEntry,
+  now: string | Date,
+  heartbeatMs: number,
+): boolean {
+  if (current === undefined) return true;
+  if (canonicalJson(withoutLastVerified(current)) !== canonicalJson(withoutLastVerified(desired))) return true;
+  const wanted = desired.details.lastVerified;
+  if (wanted === undefined || wanted === current.details.lastVerified) return false;
+  const stored = current.details.lastVerified === undefined ? NaN : Date.parse(current.details.lastVerified);
+  if (Number.isNaN(stored)) return true;
+  const nowMs = typeof now === "string" ? Date.parse(now) : now.getTime();
+  return nowMs - stored >= heartbeatMs;
+}
+
+function withoutLastVerified(entry: StatusEntry): StatusEntry {
+  const { lastVerified: _ignored, ...details } = entry.details;
+  return { ...entry, details };
+}
+
+// Gloo writes its verdict under the install namespace (e.g. `gloo-system`) or a `<ns>:gloo` key.
+const GLOO_KEY = /^(gloo|gloo-system|.+:gloo)$/;
+const STATUS_KEY = /^[A-Za-z0-9]([A-Za-z0-9_.:-]{0,251}[A-Za-z0-9])?$/;
+
+/**
+ * Checks the configured status key and returns it. Throws ValidationError(InvalidSetting) on
+ * `field` when the key is malformed or is (or looks like) the Gloo controller's key — writing
+ * there would fight Gloo over its own verdict. `glooKeys` adds installation-specific keys (the
+ * namespaces Gloo runs in).
+ */
+export function validateStatusKey(key: string, glooKeys: readonly string[] = [], field = "statusKey"): string {
+  if (!STATUS_KEY.test(key)) throw new ValidationError("InvalidSetting", field, "must be 1-253 letters, digits, '-', '_', '.' or ':'");
+  if (GLOO_KEY.test(key) || glooKeys.includes(key)) {
+    throw new ValidationError("InvalidSetting", field, "must not be the Gloo controller's status key");
+  }
+  return key;
+}
+
+/**
+ * The JSON merge patch that sets `status.statuses[key]` and touches nothing else. Pure. With
+ * `current` (the stored entry), keys it has that `entry` lacks are set to null, because a merge
+ * patch merges nested objects and would otherwise leave stale fields (an old identity ARN).
+ * Throws like validateStatusKey.
+ */
+export function statusPatch(key: string, entry: StatusEntry, current?: unknown): { status: { statuses: Record<string, unknown> } } {
+  validateStatusKey(key);
+  return { status: { statuses: { [key]: mergePatchValue(current, entry) } } };
+}
+
+function mergePatchValue(current: unknown, desired: unknown): unknown {
+  if (!isPlainObject(desired)) return desired;
+  const out: Record<string, unknown> = {};
+  const before = isPlainObject(current) ? current : {};
+  for (const [k, v] of Object.entries(desired)) out[k] = mergePatchValue(before[k], v);
+  for (const k of Object.keys(before)) if (!(k in desired)) out[k] = null;
+  return out;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+export * from "./status-types.js";
+export { parseStatusState, readOwnStatus, readStatuses } from "./status-read.js";
+export type { ObservedStatus, StoredStatuses } from "./status-read.js";

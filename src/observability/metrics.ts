@@ -1,0 +1,54 @@
+// All credbroker_* Prometheus metrics in one object with its own registry (no global default registry).
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type { CloudTelemetry, GaugeLike, Labels, SecretsTelemetry } from "../model/telemetry.js";
+
+export class Metrics implements SecretsTelemetry, CloudTelemetry {
+  readonly registry = new Registry();
+
+  readonly vaultOperations = new Counter({ name: "credbroker_vault_operations_total", help: "Vault calls by operation and result", labelNames: ["operation", "result"], registers: [this.registry] });
+  readonly vaultTokenTtlSeconds = new Gauge({ name: "credbroker_vault_token_ttl_seconds", help: "Seconds left on the Vault token", labelNames: ["auth"], registers: [this.registry] });
+  readonly secretCache = new Counter({ name: "credbroker_secret_cache_total", help: "Parsed-secret cache lookups", labelNames: ["source", "result"], registers: [this.registry] });
+
+  readonly providerCalls = new Counter({ name: "credbroker_provider_calls_total", help: "Cloud API calls by provider, operation and result", labelNames: ["provider", "operation", "result"], registers: [this.registry] });
+  readonly providerCallSeconds = new Histogram({ name: "credbroker_provider_call_duration_seconds", help: "Cloud API call latency", labelNames: ["provider", "operation"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly cloudCache = new Counter({ name: "credbroker_cloud_cache_total", help: "Shared verification/discovery results: hit, miss, joined (in-flight)", labelNames: ["kind", "result"], registers: [this.registry] });
+
+  readonly queueDepth = new Gauge({ name: "credbroker_queue_depth", help: "Upstream keys waiting in the work queue", registers: [this.registry] });
+  readonly queueInFlight = new Gauge({ name: "credbroker_queue_in_flight", help: "Reconciles running", registers: [this.registry] });
+  readonly reconciles = new Counter({ name: "credbroker_reconcile_total", help: "Reconciles by result (a reason or ok)", labelNames: ["result"], registers: [this.registry] });
+  readonly reconcileSeconds = new Histogram({ name: "credbroker_reconcile_duration_seconds", help: "Reconcile latency", labelNames: ["result"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
+  readonly writes = new Counter({ name: "credbroker_kubernetes_writes_total", help: "Kubernetes writes by kind (spec, status, event) and result (made, skipped, conflict, gone)", labelNames: ["kind", "result"], registers: [this.registry] });
+  readonly upstreamsByState = new Gauge({ name: "credbroker_upstreams", help: "Upstreams by published state", labelNames: ["state"], registers: [this.registry] });
+  readonly upstreamState = new Gauge({ name: "credbroker_upstream_state", help: "1 for the current state of each upstream (series deleted with the upstream)", labelNames: ["namespace", "name", "state", "reason"], registers: [this.registry] });
+  readonly leader = new Gauge({ name: "credbroker_leader", help: "1 when this replica holds the lease of the shard", labelNames: ["shard"], registers: [this.registry] });
+  readonly watchRestarts = new Counter({ name: "credbroker_watch_restarts_total", help: "Watch restarts by resource and cause", labelNames: ["resource", "cause"], registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: "credbroker_http_requests_total", help: "HTTP requests by route and status code", labelNames: ["route", "code"], registers: [this.registry] });
+
+  // The labels of each upstream's current state series, so the old series can be removed exactly.
+  private readonly stateSeries = new Map<string, Labels>();
+
+  /** Replaces the per-upstream state series of one upstream (deleting the old one). */
+  setUpstreamState(namespace: string, name: string, state: string, reason: string): void {
+    this.forgetUpstream(namespace, name);
+    const labels = { namespace, name, state, reason };
+    this.upstreamState.set(labels, 1);
+    this.stateSeries.set(`${namespace}/${name}`, labels);
+  }
+
+  /** Deletes every per-object series of a deleted upstream. */
+  forgetUpstream(namespace: string, name: string): void {
+    const key = `${namespace}/${name}`;
+    const labels = this.stateSeries.get(key);
+    if (labels) this.upstreamState.remove(labels);
+    this.stateSeries.delete(key);
+  }
+
+  async render(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+/** Adapts a prom-client gauge to the narrow GaugeLike shape. */
+export function asGaugeLike(g: Gauge): GaugeLike {
+  return { set: (labels, value) => g.set(labels, value) };
+}

@@ -1,0 +1,40 @@
+// Shared test helpers for the Vault emulator: a fake clock, a fake TokenReview and node-vault clients.
+import nodeVault from "node-vault";
+import { expect } from "vitest";
+import type { TokenReviewer, VaultEmulator } from "../../../src/sandbox/vault/index.js";
+
+export const START_MS = Date.parse("2025-01-01T00:00:00Z");
+
+/** A clock tests move by hand, so TTLs expire without sleeping. */
+export class FakeClock {
+  nowMs = START_MS;
+  readonly now = (): number => this.nowMs;
+  advanceSeconds(seconds: number): void {
+    this.nowMs += seconds * 1000;
+  }
+}
+
+/** A TokenReview that knows a fixed set of JWTs, each standing for `namespace:name`; any other JWT is unauthenticated. */
+export function fakeReviewer(accounts: Record<string, string>): TokenReviewer {
+  return (jwt) => {
+    const who = accounts[jwt];
+    return Promise.resolve(who === undefined ? { authenticated: false } : { authenticated: true, username: `system:serviceaccount:${who}`, uid: `uid-${who}` });
+  };
+}
+
+export function vaultClient(emulator: VaultEmulator, token?: string): nodeVault.client {
+  return nodeVault({ endpoint: emulator.url, ...(token === undefined ? {} : { token }) });
+}
+
+/** Awaits a node-vault call expected to fail with `status` (and, when given, exactly `errors`); returns the body. */
+export async function expectVaultError(call: Promise<unknown>, status: number, errors?: string[]): Promise<Record<string, unknown>> {
+  const err = await call.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err, "call should have failed").toBeInstanceOf(Error);
+  const response = (err as { response?: { statusCode: number; body: Record<string, unknown> } }).response;
+  expect(response?.statusCode).toBe(status);
+  if (errors !== undefined) expect(response?.body["errors"]).toEqual(errors);
+  return response?.body ?? {};
+}
