@@ -59,8 +59,12 @@ export function buildProgram(): Command {
     .option("--json", "print one JSON object with every endpoint and sample credential as the first line")
     .option("--port-base <n>", "first port (0 picks free ports)", "0")
     .option("--seed <file.yaml>", "seed data (see README, Sandbox seed format)")
-    .action(() => {
-      throw new CliError("credbroker sandbox is not available in this build yet", 2);
+    .action(async (opts: { json?: boolean; portBase: string; seed?: string }) => {
+      const portBase = Number(opts.portBase);
+      if (!Number.isInteger(portBase) || portBase < 0 || portBase > 65532) throw new CliError("--port-base: must be 0 or a port number up to 65532", 2);
+      const { runSandboxCommand } = await import("./commands/sandbox.js");
+      const code = await runSandboxCommand({ json: opts.json === true, portBase, ...(opts.seed !== undefined ? { seedFile: opts.seed } : {}), out: process.stdout });
+      if (code !== 0) throw new CliError("sandbox failed", code);
     });
 
   program
