@@ -1,5 +1,7 @@
 // The role every cloud plays: verify credentials (valid / rejected / unknown) and discover functions.
+import type { AwsCredentials, AzureFunctionKeys, AzureServicePrincipal } from "../model/credentials.js";
 import type { CredbrokerError } from "../model/errors.js";
+import type { FunctionFilter, LambdaQualifierKind } from "../model/function-filter.js";
 
 export type CloudName = "aws" | "azure";
 
@@ -26,6 +28,8 @@ export type VerifyResult =
 
 /** A function as a cloud reports it, before it is mapped to the upstream's spec shape. */
 export type DiscoveredFunction =
+  // The literals document the common qualifiers; aliases are arbitrary names, hence `string`.
+  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
   | { provider: "aws"; functionName: string; qualifier: "$LATEST" | `${number}` | string; qualifierKind: "latest" | "version" | "alias" }
   | { provider: "azure"; functionName: string; authLevel: "Anonymous" | "Function" | "Admin" };
 
@@ -33,3 +37,65 @@ export type DiscoverResult =
   | { status: "listed"; functions: DiscoveredFunction[]; warnings: CredbrokerError[] }
   | { status: "rejected"; error: CredbrokerError }
   | { status: "unknown"; error: CredbrokerError };
+
+/** What an AWS verification needs: the upstream's place and the credentials resolved from its secret. */
+export interface AwsVerifyRequest {
+  /** `aws` (Lambda) and `awsEc2` upstreams are verified the same way. */
+  kind: "aws" | "awsEc2";
+  region: string;
+  /** Undefined means "no secretRef": the broker's ambient credentials, when the setting allows it. */
+  credentials?: AwsCredentials;
+  roleArn?: string;
+  awsAccountId?: string;
+  disableRoleChaining?: boolean;
+}
+
+/** An AWS discovery: which qualifiers to list and which names to keep. */
+export interface AwsDiscoverRequest extends AwsVerifyRequest {
+  qualifiers: readonly LambdaQualifierKind[];
+  filter: FunctionFilter;
+}
+
+/** What an Azure verification needs: the function app and the service principal that may read it. */
+export interface AzureVerifyRequest {
+  functionAppName: string;
+  principal: AzureServicePrincipal;
+}
+
+/** An Azure discovery; with `apiKeys` (the upstream's own secret) the keys are checked against Azure's. */
+export interface AzureDiscoverRequest extends AzureVerifyRequest {
+  filter: FunctionFilter;
+  apiKeys?: AzureFunctionKeys;
+}
+
+/**
+ * How a request is keyed for sharing: `secrets` is hashed (HMAC) and never stored, `scope` holds
+ * the non-secret parts (region, endpoint, role, account, options) in a fixed order.
+ */
+export interface CacheKeyParts {
+  secrets: readonly string[];
+  scope: readonly string[];
+}
+
+/** Facts the shared layer already established, so a discovery need not prove them again. */
+export interface DiscoverContext {
+  identity?: CloudIdentity;
+}
+
+/**
+ * A cloud provider. `verify` and `discover` do I/O and never throw: every failure is a
+ * `rejected` or `unknown` result carrying a CredbrokerError whose message holds no secret.
+ * Results are normalised (functions sorted) so equal clouds give equal results.
+ */
+export interface CloudProvider<V, D extends V> {
+  readonly name: CloudName;
+  verify(request: V): Promise<VerifyResult>;
+  discover(request: D, context?: DiscoverContext): Promise<DiscoverResult>;
+  /** Pure: the parts a verification is shared by. */
+  verifyKey(request: V): CacheKeyParts;
+  /** Pure: the parts a discovery is shared by (the verification's plus the discovery options). */
+  discoverKey(request: D): CacheKeyParts;
+}
+
+export type AwsCloudProvider = CloudProvider<AwsVerifyRequest, AwsDiscoverRequest>;
+export type AzureCloudProvider = CloudProvider<AzureVerifyRequest, AzureDiscoverRequest>;

@@ -20,9 +20,14 @@ export interface SecretLookup {
 
 /** Resolves secret references (Kubernetes, Vault) in the configured order. Throws CredbrokerErrors. */
 export interface SecretPort {
+  /** Resolves and remembers that `lookup.upstreamKey` uses the secret, so its rotation requeues the upstream. */
   resolve(lookup: SecretLookup): Promise<ResolvedSecret>;
-  /** The upstream no longer uses any secret (deleted, or its reference changed). */
+  /** The upstream no longer uses any secret (deleted); the next resolve records what it uses now. */
   forget(upstreamKey: string): void;
+  /** Calls `listener` with the upstreams whose secret changed or disappeared. Returns an unsubscribe function. */
+  onRotation(listener: (upstreamKeys: string[]) => void): () => void;
+  /** Feeds the metadata-only Secret watch to the Kubernetes source's cache. */
+  secretEvent(type: "added" | "modified" | "deleted", metadata: Record<string, unknown>): void;
 }
 
 /** AWS credentials to verify with: resolved keys, or the broker's own ambient credentials. */

@@ -1,0 +1,160 @@
+// The Azure provider: an Entra ID token for ARM proves the principal, the function app must exist, discovery lists functions and checks keys.
+import type { AzureServicePrincipal, SecretMaterial } from "../../model/credentials.js";
+import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
+import { functionMatches } from "../../model/function-filter.js";
+import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
+import type {
+  AzureCloudProvider,
+  AzureDiscoverRequest,
+  AzureVerifyRequest,
+  CacheKeyParts,
+  CloudIdentity,
+  DiscoveredFunction,
+  DiscoverContext,
+  DiscoverResult,
+  VerifyResult,
+} from "../provider.js";
+import { CloudCallError, discoverFailure, verdictOf } from "../shared/call-error.js";
+import type { Clock } from "../shared/clock.js";
+import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
+import { mapWithConcurrency } from "../shared/limits.js";
+import { ArmFunctionApps, armScope, type FunctionAppRef } from "./arm-function-apps.js";
+import { createAzureCredential } from "./azure-credential.js";
+import { classifyAzureError } from "./classify.js";
+import { checkFunctionKeys, type AzureAppKeys } from "./key-check.js";
+
+/** The `azure` settings the provider reads; `Config["azure"]` satisfies it. */
+export interface AzureProviderSettings {
+  authorityHost: string;
+  armEndpoint: string;
+  disableInstanceDiscovery: boolean;
+}
+
+export interface AzureProviderOptions {
+  settings: AzureProviderSettings;
+  telemetry?: CloudTelemetry;
+  clock?: Clock;
+  /** CA bundle (see loadTrustedCas) trusted for the authority and ARM. */
+  ca?: readonly string[];
+  /** Federated token file; principals without secret or certificate then use WorkloadIdentityCredential. */
+  workloadIdentityTokenFile?: string;
+  /** listFunctionKeys calls in flight per discovery; default 4. */
+  keyConcurrency?: number;
+}
+
+/** Parses resolved secret material into a service principal. Pure; throws ValidationError(SecretMalformed) for another kind. */
+export function parseAzurePrincipal(material: SecretMaterial): AzureServicePrincipal {
+  if (material.kind !== "azureServicePrincipal") throw new ValidationError("SecretMalformed", "secret", `holds ${material.kind}, expected an Azure service principal`);
+  return material;
+}
+
+type AzureFunction = Extract<DiscoveredFunction, { provider: "azure" }>;
+
+/**
+ * verify: token for `<armEndpoint>/.default` (AzureAuthFailed with the AADSTS code), then the
+ * function app (webApps.get in the principal's resource group, or a search of the subscription
+ * without one; FunctionAppNotFound; 403 is DiscoveryDenied). discover: the app's functions with
+ * the HTTP trigger's authLevel (functions without an HTTP trigger are not routable and left
+ * out), filtered and sorted; with `apiKeys`, the gateway's keys checked against Azure's —
+ * FunctionKeyMissing / FunctionKeyStale as warnings, values compared in constant time.
+ */
+export class AzureProvider implements AzureCloudProvider {
+  readonly name = "azure" as const;
+  private readonly ctx: CallContext;
+
+  constructor(private readonly options: AzureProviderOptions) {
+    this.ctx = { provider: "azure", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: options.clock ?? Date.now, classify: classifyAzureError };
+  }
+
+  verifyKey(request: AzureVerifyRequest): CacheKeyParts {
+    const p = request.principal;
+    return {
+      secrets: [p.clientSecret ?? "", p.clientCertificate ?? ""],
+      scope: [this.options.settings.authorityHost, this.options.settings.armEndpoint, p.tenantId, p.clientId, p.subscriptionId, p.resourceGroup ?? "", request.functionAppName.toLowerCase()],
+    };
+  }
+
+  discoverKey(request: AzureDiscoverRequest): CacheKeyParts {
+    const base = this.verifyKey(request);
+    const keys = request.apiKeys === undefined ? [] : Object.entries(request.apiKeys.apiKeys).sort(([a], [b]) => (a < b ? -1 : 1)).flat();
+    return { secrets: [...base.secrets, ...keys], scope: [...base.scope, JSON.stringify(request.filter), request.apiKeys === undefined ? "no-key-check" : "key-check"] };
+  }
+
+  async verify(request: AzureVerifyRequest): Promise<VerifyResult> {
+    try {
+      const { identity } = await this.locate(request);
+      return { status: "valid", identity };
+    } catch (err) {
+      return verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure verification"));
+    }
+  }
+
+  async discover(request: AzureDiscoverRequest, _context: DiscoverContext = {}): Promise<DiscoverResult> {
+    // The app's resource group is needed either way, so the (cheap, token-cached) lookup is repeated rather than trusted from context.
+    let located: Awaited<ReturnType<AzureProvider["locate"]>>;
+    try {
+      located = await this.locate(request);
+    } catch (err) {
+      return discoverFailure(verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure discovery")));
+    }
+    const { arm, app, secrets } = located;
+    try {
+      const listed = await instrumentedCall(this.ctx, "arm:functions.list", secrets, () => arm.listFunctions(app));
+      const routable = listed.filter((f) => f.authLevel !== undefined && functionMatches(request.filter, f.functionName));
+      const functions: AzureFunction[] = routable
+        .map((f): AzureFunction => ({ provider: "azure", functionName: f.functionName, authLevel: f.authLevel ?? "Function" }))
+        .sort((a, b) => (a.functionName < b.functionName ? -1 : a.functionName > b.functionName ? 1 : 0));
+      const warnings = request.apiKeys === undefined ? [] : await this.checkKeys(arm, app, functions, request.apiKeys.apiKeys, secrets);
+      return { status: "listed", functions, warnings };
+    } catch (err) {
+      return verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure discovery"));
+    }
+  }
+
+  /** Token, then the app; throws CloudCallError / ValidationError. */
+  private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: FunctionAppRef; identity: CloudIdentity; secrets: string[] }> {
+    const p = request.principal;
+    const secrets = [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
+    const { settings } = this.options;
+    const credential = createAzureCredential(p, {
+      authorityHost: settings.authorityHost,
+      disableInstanceDiscovery: settings.disableInstanceDiscovery,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
+    });
+    // Asked explicitly so an auth failure is classified as one; the credential caches the token for ARM.
+    await instrumentedCall(this.ctx, "entra:token", secrets, () => credential.getToken(armScope(settings.armEndpoint)));
+    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) });
+    let app: FunctionAppRef | undefined;
+    if (p.resourceGroup !== undefined) {
+      const rg = p.resourceGroup;
+      app = await instrumentedCall(this.ctx, "arm:sites.get", secrets, () => arm.get({ resourceGroup: rg, name: request.functionAppName }));
+    } else {
+      app = await instrumentedCall(this.ctx, "arm:sites.list", secrets, () => arm.find(request.functionAppName));
+      if (app === undefined) {
+        throw new CloudCallError("FunctionAppNotFound", "azure", "arm:sites.list", `azure function app ${request.functionAppName} not found in subscription ${p.subscriptionId}`, { code: "ResourceNotFound" });
+      }
+    }
+    return { arm, app, secrets, identity: { provider: "azure", account: p.subscriptionId, arn: p.clientId, tenant: p.tenantId } };
+  }
+
+  private async checkKeys(arm: ArmFunctionApps, app: FunctionAppRef, functions: readonly AzureFunction[], apiKeys: Readonly<Record<string, string>>, secrets: readonly string[]): Promise<CredbrokerError[]> {
+    const scrub = [...secrets, ...Object.values(apiKeys)];
+    const needOwn = functions.filter((f) => f.authLevel === "Function" && apiKeys[f.functionName] !== undefined);
+    try {
+      const host = await instrumentedCall(this.ctx, "arm:host.listKeys", scrub, () => arm.hostKeys(app));
+      const own = await mapWithConcurrency(needOwn, this.options.keyConcurrency ?? 4, async (f) => {
+        const keys = await instrumentedCall(this.ctx, "arm:functions.listKeys", scrub, () => arm.functionKeys(app, f.functionName));
+        return [f.functionName, keys] as const;
+      });
+      const azure: AzureAppKeys = { masterKey: host.masterKey, hostFunctionKeys: host.functionKeys, functionKeys: new Map(own) };
+      return checkFunctionKeys(functions, apiKeys, azure, app.name);
+    } catch (err) {
+      // Listing worked; only the key read failed (e.g. Reader role). That is a warning, not a verdict on discovery.
+      if (err instanceof CredbrokerError && err.reason === "DiscoveryDenied") {
+        return [new CredbrokerError("DiscoveryDenied", `azure function app ${app.name}: the principal may list functions but not read their keys; key check skipped`, { cause: err })];
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,83 @@
+// Maps @azure/identity and ARM errors to reasons: AADSTS codes are auth verdicts, 404/403 are app verdicts, 429/5xx/network are transient.
+import type { Reason } from "../../model/reasons.js";
+import { CloudCallError } from "../shared/call-error.js";
+import { sanitizedCause, sanitizeProviderText } from "../shared/sanitize.js";
+
+/** AADSTS codes that say the service is having a moment rather than that the credentials are wrong. */
+const TRANSIENT_AADSTS = new Set(["90033", "50196", "90006", "7000112"]);
+
+const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "REQUEST_SEND_ERROR"]);
+
+interface AzureErrorShape {
+  name?: unknown;
+  code?: unknown;
+  message?: unknown;
+  statusCode?: unknown;
+  response?: { headers?: { get?: (name: string) => string | undefined } };
+}
+
+/** The AADSTS code in an identity error's text (MSAL folds the Entra response into the message). Pure. */
+export function aadstsCode(text: string): string | undefined {
+  return /AADSTS(\d{5,8})/.exec(text)?.[1];
+}
+
+function retryAfterMs(err: AzureErrorShape): number | undefined {
+  const raw = err.response?.headers?.get?.("retry-after");
+  if (raw === undefined) return undefined;
+  const seconds = Number(raw);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+/**
+ * Classifies one failed Azure call. An AADSTS code → `AzureAuthFailed` (permanent; the code is
+ * in the message, the secret never is), except the few transient ones; 404 on the site →
+ * `FunctionAppNotFound`; 403 AuthorizationFailed → `DiscoveryDenied`; 429 → `Throttled`
+ * (Retry-After kept on the error); 5xx and network → `ProviderUnavailable`; abort/timeout →
+ * `Timeout`. Pure.
+ */
+export function classifyAzureError(err: unknown, operation: string, secrets: readonly string[]): CloudCallError {
+  const e = (typeof err === "object" && err !== null ? err : {}) as AzureErrorShape;
+  const name = typeof e.name === "string" ? e.name : "Error";
+  const message = typeof e.message === "string" ? e.message : String(err);
+  const rawCode = typeof e.code === "string" ? e.code : undefined;
+  const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
+  const aadsts = aadstsCode(message);
+  let reason: Reason;
+  let code = rawCode ?? name;
+  if (aadsts !== undefined) {
+    code = `AADSTS${aadsts}`;
+    reason = TRANSIENT_AADSTS.has(aadsts) ? "ProviderUnavailable" : "AzureAuthFailed";
+  } else if (name === "AbortError" || name === "TimeoutError" || rawCode === "ETIMEDOUT") {
+    reason = "Timeout";
+  } else if (rawCode !== undefined && NETWORK_CODES.has(rawCode)) {
+    reason = "ProviderUnavailable";
+  } else if (status === 429) {
+    reason = "Throttled";
+  } else if (status !== undefined && status >= 500) {
+    reason = "ProviderUnavailable";
+  } else if (status === 404 && operation.startsWith("arm:sites")) {
+    reason = "FunctionAppNotFound";
+  } else if (status === 403 || rawCode === "AuthorizationFailed") {
+    reason = "DiscoveryDenied";
+  } else if (status === 401) {
+    // ARM refused a token Entra just issued: the principal is gone or the token is for another audience.
+    reason = "AzureAuthFailed";
+  } else if (name === "CredentialUnavailableError" || name === "AuthenticationError" || name === "AuthenticationRequiredError") {
+    // No AADSTS code and no HTTP answer: the authority could not be reached or resolved.
+    reason = "ProviderUnavailable";
+  } else if (status === undefined) {
+    reason = "ProviderUnavailable";
+  } else {
+    reason = "InternalError";
+  }
+  const text = sanitizeProviderText(message, secrets);
+  const wait = retryAfterMs(e);
+  return new CloudCallError(reason, "azure", operation, `azure ${operation} failed: ${code}${status === undefined ? "" : ` (HTTP ${status})`}${text === "" ? "" : `: ${text}`}`, {
+    code,
+    ...(status === undefined ? {} : { httpStatus: status }),
+    ...(wait === undefined ? {} : { retryAfterMs: wait }),
+    cause: sanitizedCause(code, message, secrets),
+  });
+}

@@ -1,0 +1,98 @@
+// The shared layer in front of a provider: results cached by credential fingerprint and scope, identical calls joined, concurrency bounded.
+import { toCredbrokerError } from "../../model/errors.js";
+import type { CloudTelemetry } from "../../model/telemetry.js";
+import type { CacheKeyParts, CloudName, CloudProvider, DiscoverContext, DiscoverResult, VerifyResult } from "../provider.js";
+import { discoverFailure } from "./call-error.js";
+import type { Clock } from "./clock.js";
+import { Fingerprinter } from "./fingerprint.js";
+import { ConcurrencyLimiter } from "./limits.js";
+import { SharedResults } from "./shared-results.js";
+
+export interface CloudVerifierOptions {
+  /** `controller.cacheTtlMs`: how long a valid or rejected result is shared. */
+  cacheTtlMs: number;
+  /** How long an `unknown` result is shared; default 0 (never), so a passing fault is retried at once. */
+  unknownTtlMs?: number;
+  /** Provider computations (verifications plus discoveries) in flight at once; default 16. */
+  concurrency?: number;
+  clock: Clock;
+  telemetry: CloudTelemetry;
+  /** Cached results kept at most per kind; default 10,000. */
+  maxEntries?: number;
+}
+
+export interface SharedCallOptions {
+  /** Skip the cache (forced re-verification); an identical call already in flight is still joined. */
+  fresh?: boolean;
+}
+
+/**
+ * Wraps a CloudProvider with the same interface. Keys are `provider | HMAC(secrets) | scope`, so
+ * 1,000 upstreams sharing one credential, region and options cost one call per TTL. A discovery
+ * first goes through the shared verification, and reuses its identity. Never throws.
+ */
+export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
+  readonly name: CloudName;
+  private readonly fingerprints = new Fingerprinter();
+  private readonly limiter: ConcurrencyLimiter;
+  private readonly verifications: SharedResults<VerifyResult>;
+  private readonly discoveries: SharedResults<DiscoverResult>;
+
+  constructor(
+    private readonly provider: CloudProvider<V, D>,
+    private readonly options: CloudVerifierOptions,
+  ) {
+    this.name = provider.name;
+    this.limiter = new ConcurrencyLimiter(options.concurrency ?? 16);
+    const common = { clock: options.clock, ttlMs: options.cacheTtlMs, shortTtlMs: options.unknownTtlMs ?? 0, maxEntries: options.maxEntries ?? 10_000 };
+    this.verifications = new SharedResults<VerifyResult>({ ...common, ttlFor: (r) => (r.status === "unknown" ? "short" : "normal") });
+    this.discoveries = new SharedResults<DiscoverResult>({ ...common, ttlFor: (r) => (r.status === "unknown" ? "short" : "normal") });
+  }
+
+  verifyKey(request: V): CacheKeyParts {
+    return this.provider.verifyKey(request);
+  }
+
+  discoverKey(request: D): CacheKeyParts {
+    return this.provider.discoverKey(request);
+  }
+
+  /** Shared verification; I/O only on a miss. */
+  async verify(request: V, options: SharedCallOptions = {}): Promise<VerifyResult> {
+    const key = this.keyOf("verify", this.provider.verifyKey(request));
+    try {
+      const { value, outcome } = await this.verifications.get(key, options.fresh ?? false, () => this.limiter.run(() => this.provider.verify(request)));
+      this.options.telemetry.cloudCache.inc({ kind: "verify", result: outcome });
+      return value;
+    } catch (err) {
+      // Providers never throw; this is a bug in one, reported as a transient internal fault.
+      return { status: "unknown", error: toCredbrokerError(err, `${this.name} verification`) };
+    }
+  }
+
+  /** Shared discovery behind a shared verification; I/O only on a miss. */
+  async discover(request: D, context: DiscoverContext = {}, options: SharedCallOptions = {}): Promise<DiscoverResult> {
+    const verified = await this.verify(request, options);
+    if (verified.status !== "valid") return discoverFailure(verified);
+    const key = this.keyOf("discover", this.provider.discoverKey(request));
+    try {
+      const { value, outcome } = await this.discoveries.get(key, options.fresh ?? false, () =>
+        this.limiter.run(() => this.provider.discover(request, { ...context, identity: verified.identity })),
+      );
+      this.options.telemetry.cloudCache.inc({ kind: "discover", result: outcome });
+      return value;
+    } catch (err) {
+      return { status: "unknown", error: toCredbrokerError(err, `${this.name} discovery`) };
+    }
+  }
+
+  /** Forgets every shared result, e.g. after a settings reload. */
+  clear(): void {
+    this.verifications.clear();
+    this.discoveries.clear();
+  }
+
+  private keyOf(kind: "verify" | "discover", parts: CacheKeyParts): string {
+    return `${this.name}|${kind}|${this.fingerprints.of(parts.secrets)}|${JSON.stringify(parts.scope)}`;
+  }
+}

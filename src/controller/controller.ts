@@ -1,0 +1,323 @@
+// The running controller: watches feed a keyed work queue; the shard leader reconciles; rotations and annotations requeue.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { ANNOTATIONS, type DiscoveryMode, type SecretRefPolicy } from "../model/annotations.js";
+import type { Condition } from "../model/conditions.js";
+import { isObject, type JsonObject } from "../model/fields.js";
+import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
+import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIdentity } from "../model/status.js";
+import { canonicalJson } from "../model/text.js";
+import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
+import type { Metrics } from "../observability/metrics.js";
+import type { Clock } from "./clock.js";
+import type { UpstreamApi } from "./kube-upstreams.js";
+import type { CloudPort, SecretPort } from "./ports.js";
+import { reconcile } from "./reconcile.js";
+import { createShardedElector, shardOf, type ShardedElector } from "./shards.js";
+import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "./watch-loop.js";
+import { WorkQueue, type Priority } from "./work-queue.js";
+
+export interface ControllerSettings {
+  statusKey: string;
+  heartbeatMs: number;
+  maxFunctions: number;
+  discoveryMode: DiscoveryMode;
+  secretRefPolicy: SecretRefPolicy;
+  allowAmbientCredentials: boolean;
+  /** Namespaces to watch; empty for all. */
+  namespaces: readonly string[];
+  concurrency: number;
+  ratePerSecond: number;
+  verifyIntervalMs: number;
+  backoffMinMs: number;
+  backoffMaxMs: number;
+  watchStallMs: number;
+  leader: {
+    enabled: boolean;
+    namespace: string;
+    name: string;
+    identity: string;
+    leaseDurationMs: number;
+    renewDeadlineMs: number;
+    retryPeriodMs: number;
+    shards: number;
+  };
+}
+
+export interface ControllerDeps {
+  kubeConfig: KubeConfig;
+  api: UpstreamApi;
+  secrets: SecretPort;
+  cloud: CloudPort;
+  settings: ControllerSettings;
+  logger: Logger;
+  metrics: Metrics;
+  clock: Clock;
+  random: () => number;
+}
+
+/** What the broker knows of one upstream: for the HTTP interface and the demo. Never holds a secret. */
+export interface UpstreamView {
+  namespace: string;
+  name: string;
+  kind: string;
+  state: StatusState | "Unverified";
+  reason: string;
+  conditions: Condition[];
+  identity?: VerifiedIdentity;
+  functions?: FunctionCounts;
+  lastVerified?: string;
+}
+
+/**
+ * Owns the watches, the queue, leader election and the reconcile loop. `start` returns once the
+ * watches are running; `ready` says when they have synced. `stop` drains in-flight work,
+ * releases leases and stops the watches. Does I/O throughout.
+ */
+export class Controller {
+  private readonly objects = new Map<string, WatchedObject>();
+  /** The parts of each upstream whose change warrants a reconcile (so our own writes do not requeue). */
+  private readonly fingerprints = new Map<string, string>();
+  private readonly reverifyTokens = new Map<string, string | undefined>();
+  private readonly namespaceLabels = new Map<string, Record<string, string>>();
+  private readonly forced = new Set<string>();
+  private readonly watches: WatchLoop[] = [];
+  private readonly queue: WorkQueue;
+  private readonly elector: ShardedElector | undefined;
+  private readonly unsubscribe: Array<() => void> = [];
+  private started = false;
+
+  constructor(private readonly deps: ControllerDeps) {
+    const { settings, metrics } = deps;
+    this.queue = new WorkQueue({
+      clock: deps.clock,
+      random: deps.random,
+      ratePerSecond: settings.ratePerSecond,
+      backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs },
+      onEvent: () => {
+        metrics.queueDepth.set(this.queue.depth);
+        metrics.queueInFlight.set(this.queue.inFlight);
+      },
+    });
+    if (settings.leader.enabled) {
+      this.elector = createShardedElector({
+        kubeConfig: deps.kubeConfig,
+        namespace: settings.leader.namespace,
+        name: settings.leader.name,
+        identity: settings.leader.identity,
+        leaseDurationMs: settings.leader.leaseDurationMs,
+        renewDeadlineMs: settings.leader.renewDeadlineMs,
+        retryPeriodMs: settings.leader.retryPeriodMs,
+        shards: settings.leader.shards,
+        clock: deps.clock,
+        random: deps.random,
+        logger: deps.logger,
+        onStartedLeading: (shard) => {
+          metrics.leader.set({ shard: String(shard) }, 1);
+          deps.logger.info({ shard }, "leading shard: queueing its upstreams");
+          for (const key of this.objects.keys()) if (shardOf(key, settings.leader.shards) === shard) this.queue.add(key, { priority: "new" });
+        },
+        onStoppedLeading: (shard) => {
+          metrics.leader.set({ shard: String(shard) }, 0);
+          deps.logger.warn({ shard }, "stopped leading shard");
+        },
+      });
+    }
+  }
+
+  /** True when this replica may write for `key` (it leads the key's shard, or election is off). */
+  owns(key: string): boolean {
+    return this.elector === undefined ? true : this.elector.owns(key);
+  }
+
+  /** Watches have listed everything once. */
+  ready(): boolean {
+    return this.started && this.watches.every((w) => w.synced);
+  }
+
+  isLeader(): boolean {
+    return this.elector === undefined ? true : this.elector.ownedShards().length > 0;
+  }
+
+  /** Queues a key; `forced` bypasses caches and jumps the queue. Unknown keys are ignored (false). */
+  enqueue(key: string, priority: Priority): boolean {
+    if (!this.objects.has(key)) return false;
+    if (priority === "forced") this.forced.add(key);
+    this.queue.add(key, { priority });
+    return true;
+  }
+
+  /** Keys of the upstreams the broker watches, optionally in one namespace. */
+  keys(namespace?: string): string[] {
+    const all = [...this.objects.keys()].sort();
+    return namespace === undefined ? all : all.filter((k) => k.startsWith(`${namespace}/`));
+  }
+
+  /** The broker's view of one upstream (from the newest object it has seen), or undefined. */
+  view(key: string): UpstreamView | undefined {
+    const obj = this.objects.get(key);
+    if (obj === undefined) return undefined;
+    const spec = isObject(obj.spec) ? obj.spec : {};
+    const kind = ["aws", "azure", "awsEc2"].find((k) => spec[k] !== undefined) ?? "other";
+    const entry = readOwnStatus(obj, this.deps.settings.statusKey);
+    const view: UpstreamView = {
+      namespace: obj.metadata.namespace ?? "",
+      name: obj.metadata.name,
+      kind,
+      state: entry?.state ?? "Unverified",
+      reason: entry?.reason ?? "",
+      conditions: entry?.details.conditions ?? [],
+    };
+    if (entry?.details.identity) view.identity = entry.details.identity;
+    if (entry?.details.functions) view.functions = entry.details.functions;
+    if (entry?.details.lastVerified !== undefined) view.lastVerified = entry.details.lastVerified;
+    return view;
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    const { settings, kubeConfig, clock, random, logger } = this.deps;
+    const common = { kubeConfig, clock, random, backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs }, stallTimeoutMs: settings.watchStallMs, logger };
+    const scopes = settings.namespaces.length === 0 ? [undefined] : settings.namespaces;
+    for (const ns of scopes) {
+      const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
+      this.watches.push(
+        createWatchLoop({ ...common, path: `/apis/${UPSTREAM_GROUP}/${UPSTREAM_VERSION}${prefix}/${UPSTREAM_PLURAL}`, onEvent: (t, o) => this.onUpstream(t, o), onSynced: () => logger.info({ namespace: ns ?? "*" }, "upstreams synced") }),
+        createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined }),
+      );
+    }
+    this.watches.push(createWatchLoop({ ...common, path: "/api/v1/namespaces", metadataOnly: true, onEvent: (t, o) => this.onNamespace(t, o), onSynced: () => undefined }));
+    this.unsubscribe.push(
+      this.deps.secrets.onRotation((keys) => {
+        logger.info({ upstreams: keys.length }, "secret rotated: requeueing the upstreams that use it");
+        for (const key of keys) this.queue.add(key, { priority: "routine" });
+      }),
+    );
+    for (const w of this.watches) w.start();
+    this.elector?.start();
+    this.queue.run((key) => this.work(key), settings.concurrency);
+  }
+
+  /** Stops taking work, waits for in-flight reconciles (up to `drainTimeoutMs`), releases leases, stops watches. */
+  async stop(drainTimeoutMs = 10_000): Promise<void> {
+    if (!this.started) return;
+    const abandoned = await this.queue.shutdown({ drainTimeoutMs });
+    if (abandoned.length > 0) this.deps.logger.warn({ abandoned: abandoned.length }, "reconciles abandoned at shutdown");
+    await this.elector?.release();
+    for (const off of this.unsubscribe.splice(0)) off();
+    await Promise.all(this.watches.map((w) => w.stop()));
+  }
+
+  private relevantFingerprint(obj: WatchedObject): string {
+    const annotations = isObject(obj.metadata.annotations) ? { ...obj.metadata.annotations } : {};
+    delete annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
+    delete annotations[ANNOTATIONS.reverify];
+    return canonicalJson({ spec: obj.spec, generation: obj.metadata.generation, labels: obj.metadata.labels, annotations });
+  }
+
+  private onUpstream(type: WatchEventType, obj: WatchedObject): void {
+    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
+    if (type === "deleted") {
+      this.objects.delete(key);
+      this.fingerprints.delete(key);
+      this.reverifyTokens.delete(key);
+      this.forced.delete(key);
+      this.queue.forget(key);
+      this.deps.secrets.forget(key);
+      this.deps.metrics.forgetUpstream(obj.metadata.namespace ?? "", obj.metadata.name);
+      return;
+    }
+    this.objects.set(key, obj);
+    const fingerprint = this.relevantFingerprint(obj);
+    const annotations = isObject(obj.metadata.annotations) ? obj.metadata.annotations : {};
+    const rawToken = annotations[ANNOTATIONS.reverify];
+    const token = typeof rawToken === "string" ? rawToken : undefined;
+    const known = this.fingerprints.has(key);
+    const tokenChanged = known && this.reverifyTokens.get(key) !== token;
+    const changed = this.fingerprints.get(key) !== fingerprint;
+    this.fingerprints.set(key, fingerprint);
+    this.reverifyTokens.set(key, token);
+    if (tokenChanged) this.enqueue(key, "forced");
+    else if (!known) this.queue.add(key, { priority: readOwnStatus(obj, this.deps.settings.statusKey) === undefined ? "new" : "routine" });
+    else if (changed) this.queue.add(key, { priority: "routine" });
+  }
+
+  private onNamespace(type: WatchEventType, obj: WatchedObject): void {
+    const ns = obj.metadata.name;
+    const labels = type === "deleted" ? {} : isObject(obj.metadata.labels) ? (obj.metadata.labels as Record<string, string>) : {};
+    const before = this.namespaceLabels.get(ns);
+    if (type === "deleted") this.namespaceLabels.delete(ns);
+    else this.namespaceLabels.set(ns, labels);
+    // Gloo's discovery label may sit on the namespace: a change there concerns every upstream in it.
+    if (before !== undefined && canonicalJson(before) !== canonicalJson(labels)) {
+      for (const key of this.keys(ns)) this.queue.add(key, { priority: "routine" });
+    }
+  }
+
+  private async work(key: string): Promise<void> {
+    if (!this.owns(key)) return;
+    const fresh = this.forced.delete(key);
+    const started = this.deps.clock.now();
+    this.deps.secrets.forget(key);
+    const result = await reconcile(this.objects.get(key), fresh, {
+      api: this.deps.api,
+      secrets: this.deps.secrets,
+      cloud: this.deps.cloud,
+      settings: { ...this.deps.settings, reportedBy: "credbroker" },
+      canWrite: () => this.owns(key),
+      namespaceLabels: (ns) => this.namespaceLabels.get(ns) ?? {},
+      logger: this.deps.logger,
+      onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
+    });
+    const seconds = (this.deps.clock.now() - started) / 1000;
+    const { metrics, settings } = this.deps;
+    switch (result.kind) {
+      case "gone":
+        metrics.reconciles.inc({ result: "gone" });
+        this.queue.forget(key);
+        return;
+      case "skipped":
+        metrics.reconciles.inc({ result: "skipped" });
+        this.queue.succeeded(key);
+        return;
+      case "failed":
+        metrics.reconciles.inc({ result: result.error.reason });
+        metrics.reconcileSeconds.observe({ result: "failed" }, seconds);
+        this.queue.retry(key);
+        return;
+      case "published": {
+        this.rememberWritten(key, result.object);
+        const [namespace = "", name = ""] = key.split("/");
+        metrics.setUpstreamState(namespace, name, result.state, this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified");
+        metrics.reconciles.inc({ result: result.state });
+        metrics.reconcileSeconds.observe({ result: result.state }, seconds);
+        if (result.transient) this.queue.retry(key);
+        else {
+          this.queue.succeeded(key);
+          this.queue.schedulePeriodic(key, settings.verifyIntervalMs);
+        }
+        this.updateStateGauge();
+        return;
+      }
+    }
+  }
+
+  /** Keeps the object our own patch returned if it is newer than what the watch delivered so far. */
+  private rememberWritten(key: string, obj: JsonObject): void {
+    const current = this.objects.get(key);
+    const meta = isObject(obj.metadata) ? obj.metadata : undefined;
+    if (current === undefined || meta === undefined) return;
+    const newer = Number(meta.resourceVersion) > Number(current.metadata.resourceVersion);
+    if (newer) this.objects.set(key, obj as WatchedObject);
+  }
+
+  private updateStateGauge(): void {
+    const counts: Record<string, number> = { Pending: 0, Accepted: 0, Rejected: 0, Warning: 0, Unverified: 0 };
+    for (const key of this.objects.keys()) {
+      const v = this.view(key);
+      if (v && v.kind !== "other") counts[v.state] = (counts[v.state] ?? 0) + 1;
+    }
+    for (const [state, n] of Object.entries(counts)) this.deps.metrics.upstreamsByState.set({ state }, n);
+  }
+}
