@@ -35,9 +35,11 @@ export function buildProgram(): Command {
 
   addSettingOptions(
     program.command("run").description("run the controller (watches upstreams, publishes spec and status, serves HTTP)"),
-  ).action((_opts, cmd: Command) => {
-    configOf(cmd);
-    throw new CliError("credbroker run is not available in this build yet", 2);
+  ).action(async (_opts, cmd: Command) => {
+    const config = configOf(cmd);
+    const { runCommand } = await import("./commands/run.js");
+    const code = await runCommand(config);
+    if (code !== 0) throw new CliError("run failed", code);
   });
 
   addSettingOptions(

@@ -95,7 +95,7 @@ export class Controller {
       ratePerSecond: settings.ratePerSecond,
       backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs },
       onEvent: () => {
-        metrics.queueDepth.set(this.queue.depth);
+        metrics.queueDepth.set(this.queue.readyDepth);
         metrics.queueInFlight.set(this.queue.inFlight);
       },
     });

@@ -13,7 +13,7 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
   readonly providerCallSeconds = new Histogram({ name: "credbroker_provider_call_duration_seconds", help: "Cloud API call latency", labelNames: ["provider", "operation"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
   readonly cloudCache = new Counter({ name: "credbroker_cloud_cache_total", help: "Shared verification/discovery results: hit, miss, joined (in-flight)", labelNames: ["kind", "result"], registers: [this.registry] });
 
-  readonly queueDepth = new Gauge({ name: "credbroker_queue_depth", help: "Upstream keys waiting in the work queue", registers: [this.registry] });
+  readonly queueDepth = new Gauge({ name: "credbroker_queue_depth", help: "Upstream keys due and waiting for a worker (periodic re-verifications not yet due are not counted)", registers: [this.registry] });
   readonly queueInFlight = new Gauge({ name: "credbroker_queue_in_flight", help: "Reconciles running", registers: [this.registry] });
   readonly reconciles = new Counter({ name: "credbroker_reconcile_total", help: "Reconciles by result (a reason or ok)", labelNames: ["result"], registers: [this.registry] });
   readonly reconcileSeconds = new Histogram({ name: "credbroker_reconcile_duration_seconds", help: "Reconcile latency", labelNames: ["result"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });

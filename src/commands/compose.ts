@@ -1,0 +1,107 @@
+// Builds the broker's parts from the configuration: Kubernetes client, secret sources, cloud verifiers, controller.
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { AwsProvider } from "../cloud/aws/aws-provider.js";
+import { AzureProvider } from "../cloud/azure/azure-provider.js";
+import { CloudVerifier } from "../cloud/shared/cloud-verifier.js";
+import { loadTrustedCas } from "../cloud/shared/tls.js";
+import { inCluster, type Config } from "../config.js";
+import { createCloudPort } from "../controller/cloud-adapter.js";
+import type { ControllerSettings } from "../controller/controller.js";
+import type { CloudPort, SecretPort } from "../controller/ports.js";
+import { createSecretPort } from "../controller/secrets-adapter.js";
+import { parseSecretRefPolicy, type SecretRefPolicy } from "../model/annotations.js";
+import { CredbrokerError } from "../model/errors.js";
+import type { Redactor } from "../model/redact.js";
+import { validateStatusKey } from "../model/status.js";
+import type { Metrics } from "../observability/metrics.js";
+import { createKubernetesSecretSource, type KubernetesSecretSource } from "../secrets/kubernetes/kubernetes-secret-source.js";
+import { SecretResolver } from "../secrets/resolver.js";
+import type { SecretSource } from "../secrets/secret-source.js";
+import { createVaultSecretSource } from "../secrets/vault/vault-secret-source.js";
+
+/** Kubernetes client config: the kubeconfig setting, else in-cluster when running in a pod, else the default kubeconfig. */
+export function loadKubeConfig(config: Config): KubeConfig {
+  const kc = new KubeConfig();
+  if (config.kubernetes.kubeconfig !== undefined) kc.loadFromFile(config.kubernetes.kubeconfig);
+  else if (inCluster()) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  if (config.kubernetes.context !== undefined) kc.setCurrentContext(config.kubernetes.context);
+  return kc;
+}
+
+/** `any`, `same-namespace` or `allow:a,b` from settings, as the model's policy. */
+export function secretRefPolicyOf(config: Config): SecretRefPolicy {
+  const value = config.secrets.refPolicy;
+  return parseSecretRefPolicy(value.startsWith("allow:") ? value.slice("allow:".length).split(",") : value, "secrets.refPolicy");
+}
+
+export interface SecretsPart {
+  port: SecretPort;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Builds the configured secret sources behind one resolver. Reads Vault TLS files (I/O); starting logs in to Vault. */
+export async function buildSecrets(config: Config, kc: KubeConfig, deps: { logger: Logger; metrics: Metrics; redactor: Redactor }): Promise<SecretsPart> {
+  const sources: SecretSource[] = [];
+  let kubernetes: KubernetesSecretSource | undefined;
+  for (const name of new Set(config.secrets.sources)) {
+    if (name === "kubernetes") {
+      kubernetes = createKubernetesSecretSource(kc, { cacheSize: config.secrets.cacheSize }, { logger: deps.logger, telemetry: deps.metrics });
+      sources.push(kubernetes);
+    } else {
+      sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize: config.secrets.cacheSize }));
+    }
+  }
+  const resolver = new SecretResolver({ sources, order: config.secrets.sources, redactor: deps.redactor, logger: deps.logger });
+  return { port: createSecretPort(resolver, kubernetes), start: () => resolver.start(), stop: () => resolver.stop() };
+}
+
+/** Builds the AWS and Azure providers behind the shared verification cache. Reads the extra CA files (I/O). */
+export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ port: CloudPort; close(): void }> {
+  const ca = await loadTrustedCas(config.tls.extraCaFiles);
+  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca });
+  const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca });
+  const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: Date.now, telemetry: deps.metrics };
+  return {
+    port: createCloudPort(new CloudVerifier(aws, shared), new CloudVerifier(azure, shared)),
+    close: () => aws.close(),
+  };
+}
+
+/** Controller settings from the configuration; throws CredbrokerError(InvalidSetting) naming a bad one. */
+export function controllerSettings(config: Config): ControllerSettings {
+  try {
+    validateStatusKey(config.status.key, [], "status.key");
+  } catch (err) {
+    throw err instanceof CredbrokerError ? err : new CredbrokerError("InvalidSetting", "status.key is not valid");
+  }
+  return {
+    statusKey: config.status.key,
+    heartbeatMs: config.status.heartbeatIntervalMs,
+    maxFunctions: config.discovery.maxFunctions,
+    discoveryMode: config.discovery.mode,
+    secretRefPolicy: secretRefPolicyOf(config),
+    allowAmbientCredentials: config.aws.allowAmbientCredentials,
+    namespaces: config.kubernetes.namespaces,
+    concurrency: config.controller.concurrency,
+    ratePerSecond: config.controller.globalRatePerSecond,
+    verifyIntervalMs: config.controller.verifyIntervalMs,
+    backoffMinMs: config.controller.backoffMinMs,
+    backoffMaxMs: config.controller.backoffMaxMs,
+    watchStallMs: config.controller.watchStallMs,
+    leader: {
+      enabled: config.leader.enabled,
+      namespace: config.leader.namespace,
+      name: config.leader.name,
+      identity: config.leader.identity ?? `${hostname()}-${randomBytes(3).toString("hex")}`,
+      leaseDurationMs: config.leader.leaseDurationMs,
+      renewDeadlineMs: config.leader.renewDeadlineMs,
+      retryPeriodMs: config.leader.retryPeriodMs,
+      shards: config.leader.shards,
+    },
+  };
+}

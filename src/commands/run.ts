@@ -1,0 +1,81 @@
+// `credbroker run`: the controller, its secret sources and cloud verifiers, and the operational HTTP endpoints.
+import type { KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import { createSystemClock } from "../controller/clock.js";
+import { Controller } from "../controller/controller.js";
+import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
+import { createOpsApp, listenOps } from "../http/ops-server.js";
+import { Redactor } from "../model/redact.js";
+import { createLogger } from "../observability/log.js";
+import { Metrics } from "../observability/metrics.js";
+import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig } from "./compose.js";
+
+export interface Broker {
+  controller: Controller;
+  metrics: Metrics;
+  /** Where the operational endpoints listen. */
+  url: string;
+  /** Graceful: stop taking work, finish in-flight reconciles, release the lease, revoke the Vault token. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface BrokerOverrides {
+  kubeConfig?: KubeConfig;
+  logger?: Logger;
+}
+
+/** Starts a broker from `config` and returns once it is running (watches may still be syncing). I/O. */
+export async function startBroker(config: Config, overrides: BrokerOverrides = {}): Promise<Broker> {
+  const redactor = new Redactor();
+  const logger = overrides.logger ?? createLogger({ level: config.log.level }, redactor);
+  const metrics = new Metrics();
+  const kubeConfig = overrides.kubeConfig ?? loadKubeConfig(config);
+  const settings = controllerSettings(config);
+  const secrets = await buildSecrets(config, kubeConfig, { logger, metrics, redactor });
+  const cloud = await buildCloud(config, { metrics });
+  await secrets.start();
+  const controller = new Controller({
+    kubeConfig,
+    api: createKubeUpstreamApi(kubeConfig),
+    secrets: secrets.port,
+    cloud: cloud.port,
+    settings,
+    logger,
+    metrics,
+    clock: createSystemClock(),
+    random: Math.random,
+  });
+  controller.start();
+  const ops = await listenOps(
+    createOpsApp({ ready: () => controller.ready(), renderMetrics: () => metrics.render(), metricsContentType: metrics.registry.contentType }),
+    config.http.host,
+    config.http.port,
+  );
+  logger.info({ url: ops.url, identity: settings.leader.identity, sources: config.secrets.sources }, "credbroker running");
+  let stopping: Promise<void> | undefined;
+  return {
+    controller,
+    metrics,
+    url: ops.url,
+    stop: () =>
+      (stopping ??= (async () => {
+        logger.info("credbroker stopping");
+        await controller.stop();
+        await ops.close();
+        await secrets.stop();
+        cloud.close();
+      })()),
+  };
+}
+
+/** Runs until SIGINT or SIGTERM, then stops gracefully. Resolves with the exit code. */
+export async function runCommand(config: Config): Promise<number> {
+  const broker = await startBroker(config);
+  await new Promise<void>((resolve) => {
+    process.once("SIGINT", resolve);
+    process.once("SIGTERM", resolve);
+  });
+  await broker.stop();
+  return 0;
+}

@@ -1,0 +1,316 @@
+// Lease-based leader election on coordination.k8s.io/v1: acquire when free or expired, renew every retry period, stop leading at the renew deadline.
+import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { Logger } from "../observability/log.js";
+import { jittered } from "./backoff.js";
+import type { Clock, TimerHandle } from "./clock.js";
+
+export interface LeaderElectorOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  name: string;
+  /** This replica's identity, written as holderIdentity; must be unique per replica. */
+  identity: string;
+  /** How long a lease stays valid after its last renewal, for the other candidates (default 15 s). */
+  leaseDurationMs?: number;
+  /** The leader stops leading when it has not renewed for this long; shorter than the lease (default 10 s). */
+  renewDeadlineMs?: number;
+  /** How often the leader renews and candidates retry (default 2 s). */
+  retryPeriodMs?: number;
+  /** Deadline of one API call (default max(retryPeriod, renewDeadline / 2)). */
+  requestTimeoutMs?: number;
+  clock: Clock;
+  random: () => number;
+  logger?: Pick<Logger, "debug" | "info" | "warn">;
+  /** Called synchronously when this replica becomes leader. */
+  onStartedLeading?: () => void;
+  /** Called synchronously when it stops, before any later write of ours could be attempted. */
+  onStoppedLeading?: () => void;
+  /**
+   * Consulted before taking a lease that is free or expired (shard balancing); renewals are not
+   * gated. Returns undefined to skip this round, or a slot the elector releases once its write has
+   * settled (after it started leading, if it won), so concurrent electors cannot overshoot a limit.
+   */
+  acquireSlot?: () => AcquireSlot | undefined;
+}
+
+export interface LeaderElector {
+  readonly leaseName: string;
+  /** Starts campaigning in the background; idempotent. */
+  start(): void;
+  /**
+   * True while this replica holds the lease and its last renewal is younger than the renew
+   * deadline. Turns false the moment the deadline passes, even before any timer runs, so a
+   * writer that checks it before every write never writes as a stale leader.
+   */
+  isLeader(): boolean;
+  /** Stops campaigning and leading, leaving the lease to expire (a crash, as far as others can tell). Idempotent. */
+  stop(): Promise<void>;
+  /**
+   * Stops, then gives the lease up (holder cleared, renewTime in the past) so a successor takes
+   * over at its next retry instead of waiting for expiry. Best effort: resolves false if the lease
+   * was not ours or could not be written. I/O.
+   */
+  release(): Promise<boolean>;
+}
+
+export interface AcquireSlot {
+  release(): void;
+}
+
+const UNGATED: AcquireSlot = { release: () => undefined };
+
+type Attempt = "leading" | "held-by-other" | "failed";
+
+function statusOf(err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined;
+}
+
+/** client-node deserialises MicroTime fields as strings (the type is not in its serializer's map), so accept both. */
+function microTimeMs(value: unknown): number | undefined {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value !== "string") return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : ms;
+}
+
+/** V1MicroTime serialises with six fractional digits; a plain Date's three are rejected by the API server. */
+function microTime(ms: number): V1MicroTime {
+  return new V1MicroTime(ms);
+}
+
+class LeaseElector implements LeaderElector {
+  readonly leaseName: string;
+  private readonly api: CoordinationV1Api;
+  private readonly leaseDurationMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryPeriodMs: number;
+  private readonly requestTimeoutMs: number;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private leading = false;
+  /** Local time until which our last successful write lets us lead. */
+  private validUntil = 0;
+  private deadlineTimer: TimerHandle | undefined;
+  private sleeper: { handle: TimerHandle; wake: () => void } | undefined;
+  private lastObservedHolder: string | undefined;
+
+  constructor(private readonly o: LeaderElectorOptions) {
+    this.leaseName = o.name;
+    this.api = o.kubeConfig.makeApiClient(CoordinationV1Api);
+    this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
+    this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
+    this.retryPeriodMs = o.retryPeriodMs ?? 2_000;
+    if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new RangeError("renewDeadlineMs must be shorter than leaseDurationMs");
+    if (!(this.retryPeriodMs < this.renewDeadlineMs)) throw new RangeError("retryPeriodMs must be shorter than renewDeadlineMs");
+    this.requestTimeoutMs = o.requestTimeoutMs ?? Math.max(this.retryPeriodMs, this.renewDeadlineMs / 2);
+  }
+
+  start(): void {
+    if (this.running !== undefined || this.stopped) return;
+    this.running = this.loop();
+  }
+
+  isLeader(): boolean {
+    return this.leading && this.o.clock.now() < this.validUntil;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.stopLeading("stopped");
+    if (this.sleeper !== undefined) {
+      this.o.clock.clearTimeout(this.sleeper.handle);
+      this.sleeper.wake();
+    }
+    await this.running;
+  }
+
+  async release(): Promise<boolean> {
+    await this.stop();
+    try {
+      const lease = await this.call((options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
+      const spec = lease.spec ?? {};
+      if (spec.holderIdentity !== this.o.identity) return false;
+      const now = this.o.clock.now();
+      const released: V1LeaseSpec = {
+        ...this.rewriteTimes(spec),
+        leaseDurationSeconds: 1,
+        // In the past by more than any lease duration: expired for every reader, whatever it compares.
+        renewTime: microTime(now - this.leaseDurationMs - 1000),
+      };
+      delete released.holderIdentity;
+      await this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: { ...lease, spec: released } }, options));
+      this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "lease released");
+      return true;
+    } catch (err) {
+      this.o.logger?.warn({ lease: this.o.name, status: statusOf(err) }, "could not release the lease; it will expire");
+      return false;
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      let attempt: Attempt;
+      try {
+        attempt = await this.tryAcquireOrRenew();
+      } catch (err) {
+        attempt = "failed";
+        this.o.logger?.debug({ lease: this.o.name, status: statusOf(err) }, "lease request failed");
+      }
+      if (this.stopped) break;
+      if (attempt === "held-by-other") this.stopLeading("another replica holds the lease");
+      // A failed renewal keeps us leading until the deadline timer says otherwise.
+      const waitMs = this.leading ? this.retryPeriodMs : jittered(this.retryPeriodMs * 1.1, 0.1, this.o.random);
+      await this.sleep(waitMs);
+    }
+  }
+
+  private async tryAcquireOrRenew(): Promise<Attempt> {
+    const startedAt = this.o.clock.now();
+    const lease = await this.read();
+    if (this.stopped) return "failed";
+    const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
+    if (lease === undefined) {
+      const slot = this.acquireSlot();
+      if (slot === undefined) return "failed";
+      const body: V1Lease = {
+        apiVersion: "coordination.k8s.io/v1",
+        kind: "Lease",
+        metadata: { name: this.o.name, namespace: this.o.namespace },
+        spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(startedAt), renewTime: microTime(startedAt), leaseTransitions: 0 },
+      };
+      return this.write(() => this.call((options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body }, options)), startedAt, slot);
+    }
+    const spec = lease.spec ?? {};
+    const holder = spec.holderIdentity ?? "";
+    this.observe(holder);
+    const ours = holder === this.o.identity;
+    let slot = UNGATED;
+    if (!ours) {
+      const renewedMs = microTimeMs(spec.renewTime);
+      const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
+      const expired = holder === "" || renewedMs === undefined || renewedMs + validMs < startedAt;
+      if (!expired) return "held-by-other";
+      const granted = this.acquireSlot();
+      if (granted === undefined) return "failed";
+      slot = granted;
+    }
+    const next: V1LeaseSpec = {
+      ...this.rewriteTimes(spec),
+      holderIdentity: this.o.identity,
+      leaseDurationSeconds: durationSeconds,
+      renewTime: microTime(startedAt),
+      ...(ours ? {} : { acquireTime: microTime(startedAt), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 }),
+    };
+    // metadata.resourceVersion travels with the body: a concurrent writer makes this a 409.
+    const body: V1Lease = { ...lease, spec: next };
+    return this.write(() => this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }, options)), startedAt, slot);
+  }
+
+  private async read(): Promise<V1Lease | undefined> {
+    try {
+      return await this.call((options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** Runs a create/replace; 409 means another replica wrote first, and the next round re-reads. */
+  private async write(send: () => Promise<V1Lease>, startedAt: number, slot: AcquireSlot): Promise<Attempt> {
+    try {
+      await send();
+      if (this.stopped) return "failed";
+      this.renewed(startedAt);
+      return "leading";
+    } catch (err) {
+      if (statusOf(err) === 409) return "failed";
+      throw err;
+    } finally {
+      slot.release();
+    }
+  }
+
+  /** Carries acquireTime/renewTime over as V1MicroTime, since they were read back as strings. */
+  private rewriteTimes(spec: V1LeaseSpec): V1LeaseSpec {
+    const out: V1LeaseSpec = { ...spec };
+    const acquired = microTimeMs(spec.acquireTime);
+    const renewed = microTimeMs(spec.renewTime);
+    if (acquired === undefined) delete out.acquireTime;
+    else out.acquireTime = microTime(acquired);
+    if (renewed === undefined) delete out.renewTime;
+    else out.renewTime = microTime(renewed);
+    return out;
+  }
+
+  private acquireSlot(): AcquireSlot | undefined {
+    return this.o.acquireSlot === undefined ? UNGATED : this.o.acquireSlot();
+  }
+
+  private observe(holder: string): void {
+    if (holder === this.lastObservedHolder) return;
+    this.lastObservedHolder = holder;
+    this.o.logger?.debug({ lease: this.o.name, holder }, "lease holder observed");
+  }
+
+  /** Our write at `startedAt` succeeded: we may lead until startedAt + renewDeadline. */
+  private renewed(startedAt: number): void {
+    this.validUntil = startedAt + this.renewDeadlineMs;
+    this.o.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = this.o.clock.setTimeout(() => {
+      if (this.o.clock.now() >= this.validUntil) this.stopLeading("renew deadline passed");
+    }, this.validUntil - this.o.clock.now());
+    if (!this.leading && this.o.clock.now() < this.validUntil) {
+      this.leading = true;
+      this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "started leading");
+      this.o.onStartedLeading?.();
+    }
+  }
+
+  private stopLeading(why: string): void {
+    this.o.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.validUntil = 0;
+    if (!this.leading) return;
+    this.leading = false;
+    this.o.logger?.info({ lease: this.o.name, identity: this.o.identity, why }, "stopped leading");
+    this.o.onStoppedLeading?.();
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const wake = () => {
+        this.sleeper = undefined;
+        resolve();
+      };
+      this.sleeper = { handle: this.o.clock.setTimeout(wake, ms), wake };
+    });
+  }
+
+  /** One API call with a deadline on our clock (client-node has no per-call timeout, but honours a request signal). */
+  private async call<T>(send: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = this.o.clock.setTimeout(() => controller.abort(new Error("lease request timed out")), this.requestTimeoutMs);
+    const options: ConfigurationOptions = {
+      middleware: [
+        {
+          pre: (ctx) => {
+            ctx.setSignal(controller.signal);
+            return new Observable(Promise.resolve(ctx));
+          },
+          post: (res) => new Observable(Promise.resolve(res)),
+        },
+      ],
+      middlewareMergeStrategy: "append",
+    };
+    try {
+      return await send(options);
+    } finally {
+      this.o.clock.clearTimeout(timer);
+    }
+  }
+}
+
+/** Builds an elector; nothing happens until `start()`. Throws RangeError when the durations are inconsistent. */
+export function createLeaderElector(options: LeaderElectorOptions): LeaderElector {
+  return new LeaseElector(options);
+}

@@ -1,0 +1,72 @@
+// FakeClock semantics the other plumbing tests rely on: ordered timers, timers set while advancing, async advance.
+import { describe, expect, it } from "vitest";
+import { FakeClock, createSystemClock } from "../../src/controller/clock.js";
+
+describe("FakeClock", () => {
+  it("runs due timers in due-time order, ties in the order they were set, with now() at each due time", () => {
+    const clock = new FakeClock(1000);
+    const fired: Array<[string, number]> = [];
+    clock.setTimeout(() => fired.push(["b", clock.now()]), 20);
+    clock.setTimeout(() => fired.push(["a", clock.now()]), 10);
+    clock.setTimeout(() => fired.push(["c", clock.now()]), 20);
+    clock.setTimeout(() => fired.push(["late", clock.now()]), 31);
+    clock.advance(30);
+    expect(fired).toEqual([
+      ["a", 1010],
+      ["b", 1020],
+      ["c", 1020],
+    ]);
+    expect(clock.now()).toBe(1030);
+    expect(clock.pendingTimers).toBe(1);
+  });
+
+  it("fires timers set by a timer when they fall due within the same advance", () => {
+    const clock = new FakeClock(0);
+    const fired: number[] = [];
+    const tick = () => {
+      fired.push(clock.now());
+      clock.setTimeout(tick, 100);
+    };
+    clock.setTimeout(tick, 100);
+    clock.advance(350);
+    expect(fired).toEqual([100, 200, 300]);
+  });
+
+  it("never runs a cleared timer", () => {
+    const clock = new FakeClock(0);
+    let ran = false;
+    const handle = clock.setTimeout(() => (ran = true), 5);
+    clock.clearTimeout(handle);
+    clock.advance(10);
+    expect(ran).toBe(false);
+  });
+
+  it("advanceAsync lets promise callbacks woken by a timer set the next timer in time", async () => {
+    const clock = new FakeClock(0);
+    const wakes: number[] = [];
+    const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+    const loop = async () => {
+      for (let i = 0; i < 3; i++) {
+        await sleep(100);
+        wakes.push(clock.now());
+      }
+    };
+    const done = loop();
+    await clock.advanceAsync(300);
+    await done;
+    expect(wakes).toEqual([100, 200, 300]);
+  });
+});
+
+describe("system clock", () => {
+  it("runs a timer and ignores clearing it afterwards", async () => {
+    const clock = createSystemClock();
+    const ran = await new Promise<boolean>((resolve) => {
+      const handle = clock.setTimeout(() => {
+        resolve(true);
+        clock.clearTimeout(handle);
+      }, 1);
+    });
+    expect(ran).toBe(true);
+  });
+});

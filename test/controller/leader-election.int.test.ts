@@ -1,0 +1,203 @@
+// Lease leader election against the Kubernetes emulator: one leader, takeover after expiry, release handover, stepping down at the renew deadline, shards.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createSystemClock, FakeClock } from "../../src/controller/clock.js";
+import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../src/controller/leader-election.js";
+import { createShardedElector, shardOf, type ShardedElector } from "../../src/controller/shards.js";
+import { createKubeEmulator, LEASES, type KubeEmulator } from "../../src/sandbox/kube/index.js";
+import { adminKubeConfig, waitFor } from "./helpers.js";
+
+interface LeaseSpecView {
+  holderIdentity?: string;
+  leaseTransitions?: number;
+  renewTime?: string;
+}
+
+interface Tracked {
+  elector: LeaderElector;
+  started: number;
+  stopped: number;
+}
+
+describe("leader election", () => {
+  let emulator: KubeEmulator;
+  const running: Array<{ stop(): Promise<void> }> = [];
+  /** Replicas currently leading, per lease, and the most ever seen at once. */
+  const leading = new Map<string, number>();
+  let maxLeading = 0;
+
+  beforeAll(async () => {
+    emulator = await createKubeEmulator({ tls: true });
+    emulator.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "gloo-system" } });
+  });
+
+  afterEach(async () => {
+    emulator.faults.reset();
+    await Promise.all(running.splice(0).map((e) => e.stop()));
+    leading.clear();
+    maxLeading = 0;
+  });
+
+  afterAll(async () => {
+    await emulator.close();
+  });
+
+  function elector(lease: string, identity: string, overrides: Partial<LeaderElectorOptions> = {}): Tracked {
+    const tracked = { started: 0, stopped: 0 } as Partial<Tracked> & { started: number; stopped: number };
+    const elector = createLeaderElector({
+      kubeConfig: adminKubeConfig(emulator),
+      namespace: "gloo-system",
+      name: lease,
+      identity,
+      leaseDurationMs: 1500,
+      renewDeadlineMs: 1000,
+      retryPeriodMs: 200,
+      clock: createSystemClock(),
+      random: Math.random,
+      onStartedLeading: () => {
+        tracked.started++;
+        const n = (leading.get(lease) ?? 0) + 1;
+        leading.set(lease, n);
+        maxLeading = Math.max(maxLeading, n);
+      },
+      onStoppedLeading: () => {
+        tracked.stopped++;
+        leading.set(lease, (leading.get(lease) ?? 0) - 1);
+      },
+      ...overrides,
+    });
+    running.push(elector);
+    elector.start();
+    return Object.assign(tracked, { elector });
+  }
+
+  function leaseSpec(name: string): LeaseSpecView {
+    const spec = emulator.get(LEASES, "gloo-system", name)?.["spec"];
+    return spec === undefined ? {} : (spec as LeaseSpecView);
+  }
+
+  it("lets exactly one of two candidates lead, and writes MicroTime the API server accepts", async () => {
+    const a = elector("one-leader", "replica-a");
+    const b = elector("one-leader", "replica-b");
+    await waitFor("a leader", () => a.elector.isLeader() || b.elector.isLeader());
+    const [leader, follower] = a.elector.isLeader() ? [a, b] : [b, a];
+    // Several renewals and candidate retries go by; the follower never leads.
+    const renewTime = leaseSpec("one-leader").renewTime;
+    await waitFor("a few renewals", () => leaseSpec("one-leader").renewTime !== renewTime);
+    expect(follower.elector.isLeader()).toBe(false);
+    expect(follower.started).toBe(0);
+    expect(maxLeading).toBe(1);
+    expect(leaseSpec("one-leader").holderIdentity).toBe(leader === a ? "replica-a" : "replica-b");
+    expect(leaseSpec("one-leader").renewTime).toMatch(/\.\d{6}Z$/);
+  });
+
+  it("hands over to the other candidate after a leader stops renewing without release", async () => {
+    const a = elector("takeover", "replica-a");
+    await waitFor("a leading", () => a.elector.isLeader());
+    const b = elector("takeover", "replica-b");
+    await a.elector.stop();
+    expect(a.stopped).toBe(1);
+    expect(leaseSpec("takeover").holderIdentity).toBe("replica-a");
+    await waitFor("b taking over once the lease expires", () => b.elector.isLeader());
+    expect(leaseSpec("takeover")).toMatchObject({ holderIdentity: "replica-b", leaseTransitions: 1 });
+    expect(maxLeading).toBe(1);
+  });
+
+  it("hands over at once after release, well before the lease would expire", async () => {
+    const slow = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 200 };
+    const a = elector("release", "replica-a", slow);
+    await waitFor("a leading", () => a.elector.isLeader());
+    const b = elector("release", "replica-b", slow);
+    expect(await a.elector.release()).toBe(true);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.stopped).toBe(1);
+    // The lease would stay valid for 15 s; the successor gets it within a few retry periods.
+    await waitFor("b taking over after release", () => b.elector.isLeader(), 3000);
+    expect(leaseSpec("release").holderIdentity).toBe("replica-b");
+  });
+
+  it("stops leading within the renew deadline when the API server is unreachable", async () => {
+    const a = elector("outage", "replica-a");
+    await waitFor("a leading", () => a.elector.isLeader());
+    emulator.faults.set({ outage: true });
+    // renewDeadline is 1 s; isLeader() turns false on the deadline even before the callback's timer runs.
+    await waitFor("a stepping down", () => !a.elector.isLeader() && a.stopped === 1, 3000);
+    emulator.faults.set({ outage: false });
+    await waitFor("a leading again after the outage", () => a.elector.isLeader());
+    expect(a.started).toBe(2);
+  });
+
+  it("is leader exactly until the renew deadline when renewals fail, with the callback at that moment", async () => {
+    // A fake clock for the elector's timers (I/O stays real): nothing renews unless the test moves time.
+    const clock = new FakeClock(Date.now());
+    const a = elector("deadline", "replica-a", { clock, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+    await waitFor("a leading", () => a.elector.isLeader());
+    emulator.faults.set({ outage: true });
+    clock.advance(9_999);
+    expect(a.elector.isLeader()).toBe(true);
+    expect(a.stopped).toBe(0);
+    clock.advance(1);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.stopped).toBe(1);
+  });
+
+  it("does not release a lease someone else holds", async () => {
+    const a = elector("not-mine", "replica-a");
+    await waitFor("a leading", () => a.elector.isLeader());
+    const b = elector("not-mine", "replica-b");
+    expect(await b.elector.release()).toBe(false);
+    expect(leaseSpec("not-mine").holderIdentity).toBe("replica-a");
+    expect(a.elector.isLeader()).toBe(true);
+  });
+
+  it("spreads shards over replicas so that each key has exactly one owner", async () => {
+    const make = (identity: string): ShardedElector => {
+      const s = createShardedElector({
+        kubeConfig: adminKubeConfig(emulator),
+        namespace: "gloo-system",
+        name: "sharded",
+        identity,
+        shards: 4,
+        maxShards: 2,
+        leaseDurationMs: 1500,
+        renewDeadlineMs: 1000,
+        retryPeriodMs: 200,
+        clock: createSystemClock(),
+        random: Math.random,
+      });
+      running.push(s);
+      s.start();
+      return s;
+    };
+    const a = make("replica-a");
+    const b = make("replica-b");
+    await waitFor("all four shards owned", () => a.ownedShards().length + b.ownedShards().length === 4);
+    expect(a.ownedShards()).toHaveLength(2);
+    expect(b.ownedShards()).toHaveLength(2);
+    for (let i = 0; i < 200; i++) {
+      const key = `ns-${i % 7}/upstream-${i}`;
+      expect(Number(a.owns(key)) + Number(b.owns(key))).toBe(1);
+    }
+    expect(emulator.get(LEASES, "gloo-system", "sharded-3")).toBeDefined();
+    expect(emulator.get(LEASES, "gloo-system", "sharded")).toBeUndefined();
+  });
+});
+
+describe("shardOf", () => {
+  it("is FNV-1a: stable, known values", () => {
+    // FNV-1a 32-bit of "" is the offset basis 0x811c9dc5; of "a" it is 0xe40c292c.
+    expect(shardOf("", 0x100000000 - 1)).toBe(0x811c9dc5 % (0x100000000 - 1));
+    expect(shardOf("a", 0x100000000 - 1)).toBe(0xe40c292c % (0x100000000 - 1));
+    expect(shardOf("team-a/orders", 8)).toBe(shardOf("team-a/orders", 8));
+  });
+
+  it("puts every key in shard 0 of 1 and spreads keys over many shards", () => {
+    expect(shardOf("team-a/orders", 1)).toBe(0);
+    const counts = new Array<number>(8).fill(0);
+    for (let i = 0; i < 4000; i++) counts[shardOf(`ns-${i % 13}/upstream-${i}`, 8)]!++;
+    for (const c of counts) expect(c).toBeGreaterThan(300);
+  });
+
+  it("rejects a shard count below one", () => {
+    expect(() => shardOf("k", 0)).toThrow(RangeError);
+  });
+});
