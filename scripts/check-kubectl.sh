@@ -56,7 +56,8 @@ spec:
 YAML
 
 k version -o json >/dev/null || fail "kubectl version could not reach the server"
-k api-resources -o name | grep -qx 'upstreams.gloo.solo.io' || fail "discovery lacks upstreams.gloo.solo.io"
+resources=$(k api-resources -o name) || fail "kubectl api-resources"
+grep -qx 'upstreams.gloo.solo.io' <<<"$resources" || fail "discovery lacks upstreams.gloo.solo.io"
 echo "ok - discovery lists upstreams.gloo.solo.io"
 
 # leftovers of an earlier, failed run would skew generation checks
@@ -73,7 +74,8 @@ expect "lambda qualifier kept" "$(up '{.spec.aws.lambdaFunctions[0].qualifier}')
 expect "generation starts at 1" "$(up '{.metadata.generation}')" "1"
 [ -n "$(up '{.metadata.annotations.kubectl\.kubernetes\.io/last-applied-configuration}')" ] || fail "last-applied annotation missing"
 echo "ok - last-applied annotation stored"
-k get upstreams -n "$ns" -o json | grep -q '"kubectl-check"' || fail "list -o json lacks the upstream"
+listed=$(k get upstreams -n "$ns" -o json) || fail "list -o json"
+grep -q '"kubectl-check"' <<<"$listed" || fail "list -o json lacks the upstream"
 echo "ok - list -o json"
 
 key=$(k get secret kubectl-check-creds -n "$ns" -o 'jsonpath={.data.aws_access_key_id}' | base64 -d)
