@@ -2,7 +2,7 @@
 # and nothing else. Token lookup, renewal and revocation of its own token come from Vault's
 # built-in "default" policy, which every token carries.
 #
-# If the broker is configured with another mount or root key (settings vault.mount / vault.rootKey),
+# If the broker is configured with another mount or root key (settings vault.kvMount / vault.rootKey),
 # change the first two path segments accordingly.
 
 # The secrets themselves: secret/data/gloo/gloo.solo.io/v1/Secret/<namespace>/<name>

@@ -1,6 +1,6 @@
 // `credbroker run`: the controller, its secret sources and cloud verifiers, and the operational HTTP endpoints.
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Logger } from "pino";
+import type { DestinationStream } from "pino";
 import type { Config } from "../config.js";
 import { createSystemClock } from "../controller/clock.js";
 import { Controller } from "../controller/controller.js";
@@ -16,19 +16,23 @@ export interface Broker {
   metrics: Metrics;
   /** Where the operational endpoints listen. */
   url: string;
-  /** Graceful: stop taking work, finish in-flight reconciles, release the lease, revoke the Vault token. Idempotent. */
-  stop(): Promise<void>;
+  /**
+   * Graceful: stop taking work, finish in-flight reconciles, release the lease, revoke the Vault
+   * token. With `release: false` the lease is left to expire, as after a crash. Idempotent.
+   */
+  stop(options?: { release?: boolean }): Promise<void>;
 }
 
 export interface BrokerOverrides {
   kubeConfig?: KubeConfig;
-  logger?: Logger;
+  /** Where log lines go (stdout by default); the broker's own redactor still scrubs them. */
+  logDestination?: DestinationStream;
 }
 
 /** Starts a broker from `config` and returns once it is running (watches may still be syncing). I/O. */
 export async function startBroker(config: Config, overrides: BrokerOverrides = {}): Promise<Broker> {
   const redactor = new Redactor();
-  const logger = overrides.logger ?? createLogger({ level: config.log.level }, redactor);
+  const logger = createLogger({ level: config.log.level, ...(overrides.logDestination ? { destination: overrides.logDestination } : {}) }, redactor);
   const metrics = new Metrics();
   const kubeConfig = overrides.kubeConfig ?? loadKubeConfig(config);
   const settings = controllerSettings(config);
@@ -58,10 +62,10 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
     controller,
     metrics,
     url: ops.url,
-    stop: () =>
+    stop: (options = {}) =>
       (stopping ??= (async () => {
         logger.info("credbroker stopping");
-        await controller.stop();
+        await controller.stop({ release: options.release ?? true });
         await ops.close();
         await secrets.stop();
         cloud.close();

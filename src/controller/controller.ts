@@ -199,21 +199,34 @@ export class Controller {
     this.queue.run((key) => this.work(key), settings.concurrency);
   }
 
-  /** Stops taking work, waits for in-flight reconciles (up to `drainTimeoutMs`), releases leases, stops watches. */
-  async stop(drainTimeoutMs = 10_000): Promise<void> {
+  /**
+   * Stops taking work, waits for in-flight reconciles (up to `drainTimeoutMs`), gives up the
+   * leases (unless `release` is false: then they expire, as after a crash), stops the watches.
+   */
+  async stop(options: { drainTimeoutMs?: number; release?: boolean } = {}): Promise<void> {
     if (!this.started) return;
-    const abandoned = await this.queue.shutdown({ drainTimeoutMs });
+    this.started = false;
+    const abandoned = await this.queue.shutdown({ drainTimeoutMs: options.drainTimeoutMs ?? 10_000 });
     if (abandoned.length > 0) this.deps.logger.warn({ abandoned: abandoned.length }, "reconciles abandoned at shutdown");
-    await this.elector?.release();
+    if (options.release === false) await this.elector?.stop();
+    else await this.elector?.release();
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.watches.map((w) => w.stop()));
   }
 
+  /**
+   * The parts of an upstream whose change warrants a reconcile. What credbroker itself writes (the
+   * function lists, its annotation, status, generation bumps they cause) is left out, so our own
+   * writes never requeue the upstream; the reverify token is tracked separately.
+   */
   private relevantFingerprint(obj: WatchedObject): string {
     const annotations = isObject(obj.metadata.annotations) ? { ...obj.metadata.annotations } : {};
     delete annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
     delete annotations[ANNOTATIONS.reverify];
-    return canonicalJson({ spec: obj.spec, generation: obj.metadata.generation, labels: obj.metadata.labels, annotations });
+    const spec = isObject(obj.spec) ? structuredClone(obj.spec) : {};
+    if (isObject(spec.aws)) delete spec.aws.lambdaFunctions;
+    if (isObject(spec.azure)) delete spec.azure.functions;
+    return canonicalJson({ spec, labels: obj.metadata.labels, annotations });
   }
 
   private onUpstream(type: WatchEventType, obj: WatchedObject): void {

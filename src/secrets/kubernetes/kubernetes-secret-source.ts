@@ -1,0 +1,141 @@
+// KubernetesSecretSource: reads referenced Secrets by name, caches them, and learns of rotation from a metadata-only watch fed by the controller.
+import type { Logger } from "pino";
+import type { SecretMaterial } from "../../model/credentials.js";
+import { SecretNotFoundError, toCredbrokerError } from "../../model/errors.js";
+import { isObject } from "../../model/fields.js";
+import { parseKubernetesSecret } from "../../model/secret-formats.js";
+import type { SecretsTelemetry } from "../../model/telemetry.js";
+import type { SecretRef } from "../../model/upstream.js";
+import { ChangeListeners } from "../change-listeners.js";
+import { SecretCache } from "../secret-cache.js";
+import type { ResolvedSecret, SecretRequest, SecretSource } from "../secret-source.js";
+import type { KubeConfig } from "@kubernetes/client-node";
+import { createKubernetesSecretReader, type KubernetesSecretReader } from "./secret-reader.js";
+
+export interface KubernetesSecretSourceOptions {
+  reader: KubernetesSecretReader;
+  /** Parsed secrets kept at most (`secrets.cacheSize`). */
+  cacheSize: number;
+  logger: Logger;
+  telemetry: SecretsTelemetry;
+}
+
+/** Watch event types as the API server sends them; `handleSecretEvent` ignores BOOKMARK, ERROR and anything else. */
+export type SecretEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+/**
+ * A SecretSource over Kubernetes Secrets. It holds only the Secrets someone resolved: the watch
+ * that keeps it fresh is metadata-only and owned by the controller, which passes each event to
+ * `handleSecretEvent` (src/secrets may not import the controller).
+ */
+export class KubernetesSecretSource implements SecretSource {
+  readonly name = "kubernetes" as const;
+  private readonly cache: SecretCache;
+  private readonly listeners: ChangeListeners;
+
+  constructor(private readonly options: KubernetesSecretSourceOptions) {
+    this.cache = new SecretCache(options.cacheSize, "kubernetes", options.telemetry);
+    this.listeners = new ChangeListeners(options.logger);
+  }
+
+  /**
+   * GETs the Secret (cached unless `fresh`). Throws SecretNotFoundError, SecretDeniedError
+   * (KubernetesDenied), SecretSourceUnavailableError or ValidationError(SecretMalformed) naming the key.
+   */
+  async resolve(request: SecretRequest): Promise<ResolvedSecret> {
+    const { ref, expected } = request;
+    const location = `kubernetes:${ref.namespace}/${ref.name}`;
+    try {
+      if (request.fresh !== true) {
+        const hit = this.cache.lookup(ref, expected);
+        if (hit) return hit;
+      }
+      let secret: unknown;
+      try {
+        secret = await this.options.reader.read(ref.namespace, ref.name);
+      } catch (err) {
+        if (err instanceof SecretNotFoundError) this.cache.rememberAbsent(ref, location);
+        throw err;
+      }
+      const version = resourceVersionOf(isObject(secret) ? secret.metadata : undefined) ?? "";
+      let material: SecretMaterial;
+      try {
+        material = parseKubernetesSecret(secret, expected);
+      } catch (err) {
+        this.cache.remember(ref, location, version, expected, undefined);
+        throw err;
+      }
+      this.cache.remember(ref, location, version, expected, material);
+      return { material, source: "kubernetes", version, location };
+    } catch (err) {
+      throw toCredbrokerError(err, `Kubernetes Secret ${ref.namespace}/${ref.name}`);
+    }
+  }
+
+  onChange(listener: (ref: SecretRef) => void): () => void {
+    return this.listeners.add(listener);
+  }
+
+  /**
+   * Feeds one event of a metadata-only Secret watch (`object.metadata` of a PartialObjectMetadata,
+   * or of a full Secret). A tracked Secret whose resourceVersion changed, that was deleted, or that
+   * appeared after being looked up while absent, loses its cached material and listeners are told.
+   * Untracked Secrets are ignored. Returns whether listeners were notified. Pure apart from the cache.
+   */
+  handleSecretEvent(type: string, metadata: unknown): boolean {
+    if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return false;
+    if (!isObject(metadata) || typeof metadata.namespace !== "string" || typeof metadata.name !== "string") return false;
+    const ref: SecretRef = { namespace: metadata.namespace, name: metadata.name };
+    const entry = this.cache.peek(ref);
+    if (entry === undefined) return false;
+    if (type === "DELETED") {
+      if (entry.version === null) return false;
+      this.cache.rememberAbsent(ref, entry.location);
+    } else {
+      const version = resourceVersionOf(metadata) ?? null;
+      if (version !== null && version === entry.version) return false;
+      this.cache.markStale(ref, version);
+    }
+    this.options.logger.info({ location: entry.location, change: type === "DELETED" ? "deleted" : "rotated" }, "Kubernetes Secret changed");
+    this.listeners.notify(ref);
+    return true;
+  }
+
+  /**
+   * Drops the cached material of `ref` (the next resolve reads the API server) without notifying;
+   * for a controller that relisted after a broken watch. Returns whether `ref` was tracked.
+   */
+  invalidate(ref: SecretRef): boolean {
+    const entry = this.cache.peek(ref);
+    if (entry === undefined) return false;
+    this.cache.markStale(ref, entry.version);
+    return true;
+  }
+
+  /** Nothing to start: the controller owns the watch. Idempotent. */
+  start(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Forgets every cached Secret. Idempotent. */
+  stop(): Promise<void> {
+    this.cache.clear();
+    return Promise.resolve();
+  }
+}
+
+function resourceVersionOf(metadata: unknown): string | undefined {
+  if (!isObject(metadata)) return undefined;
+  const rv = metadata.resourceVersion;
+  return typeof rv === "string" && rv !== "" ? rv : undefined;
+}
+
+/** Builds the source over client-node for `kubeConfig`. No I/O until the first resolve. */
+export function createKubernetesSecretSource(
+  kubeConfig: KubeConfig,
+  settings: { cacheSize: number; requestTimeoutMs?: number },
+  deps: { logger: Logger; telemetry: SecretsTelemetry },
+): KubernetesSecretSource {
+  const reader = createKubernetesSecretReader(kubeConfig, { requestTimeoutMs: settings.requestTimeoutMs ?? 10_000 });
+  return new KubernetesSecretSource({ reader, cacheSize: settings.cacheSize, logger: deps.logger.child({ component: "kubernetes-secrets" }), telemetry: deps.telemetry });
+}

@@ -1,0 +1,77 @@
+// Maps whatever node-vault or the network threw into the secret-source errors, without copying bodies, tokens or messages.
+import { CredbrokerError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+
+/** The Vault operations counted in telemetry (`credbroker_vault_operations_total{operation}`). */
+export type VaultOperation = "login" | "renew" | "read" | "revoke" | "lookup";
+
+/** Telemetry result label of a failed or successful call. */
+export type VaultResult = "ok" | "denied" | "not_found" | "unavailable" | "error";
+
+/**
+ * A sanitised stand-in for the library error, kept as `cause`: only the HTTP status or the
+ * network error code survive. The original (axios) error holds the request headers, among them
+ * X-Vault-Token, and Vault's response body, so it is deliberately dropped.
+ */
+export class VaultCallError extends Error {
+  constructor(
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+  ) {
+    super(status !== undefined ? `HTTP ${status}` : `network error ${code ?? "unknown"}`);
+    this.name = "VaultCallError";
+  }
+}
+
+function statusOf(err: unknown): number | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const response = (err as { response?: unknown }).response;
+  if (typeof response !== "object" || response === null) return undefined;
+  const r = response as { statusCode?: unknown; status?: unknown };
+  if (typeof r.statusCode === "number") return r.statusCode;
+  return typeof r.status === "number" ? r.status : undefined;
+}
+
+function codeOf(err: unknown): string | undefined {
+  if (typeof err !== "object" || err === null) return undefined;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
+  // Undici and some axios paths keep the system error one level down.
+  const cause = (err as { cause?: unknown }).cause;
+  return cause === err ? undefined : codeOf(cause);
+}
+
+/**
+ * Classifies a failed Vault call. Pure. `subject` names what was asked for (a path or the auth
+ * mount, never a value). 403 → SecretDeniedError(VaultDenied); 404 → SecretNotFoundError;
+ * 429, 412, 5xx (503 sealed included), timeouts, refused or reset connections → SecretSourceUnavailableError;
+ * other 4xx → SecretDeniedError naming the status (Vault refused the request as configured).
+ */
+export function classifyVaultError(err: unknown, operation: VaultOperation, subject: string): CredbrokerError {
+  if (err instanceof CredbrokerError) return err;
+  const status = statusOf(err);
+  const code = status === undefined ? codeOf(err) : undefined;
+  const cause = new VaultCallError(status, code);
+  const what = `Vault ${operation} ${subject}`;
+  if (status !== undefined) {
+    if (status === 403 || status === 401) return new SecretDeniedError(`${what}: permission denied`, { reason: "VaultDenied", cause });
+    if (status === 404) return new SecretNotFoundError(`${what}: not found`, { cause });
+    if (status === 429) return new SecretSourceUnavailableError(`${what}: rate limited by Vault`, { cause });
+    if (status === 503) return new SecretSourceUnavailableError(`${what}: Vault is sealed or in standby`, { cause });
+    if (status >= 500 || status === 412) return new SecretSourceUnavailableError(`${what}: Vault answered HTTP ${status}`, { cause });
+    return new SecretDeniedError(`${what}: Vault refused the request (HTTP ${status})`, { reason: "VaultDenied", cause });
+  }
+  if (code !== undefined) {
+    if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code.includes("TIMEOUT")) return new SecretSourceUnavailableError(`${what}: timed out`, { cause });
+    if (code.startsWith("ERR_TLS") || code.includes("CERT") || code.includes("SELF_SIGNED")) return new SecretSourceUnavailableError(`${what}: TLS handshake failed (${code})`, { cause });
+    return new SecretSourceUnavailableError(`${what}: Vault unreachable (${code})`, { cause });
+  }
+  return new SecretSourceUnavailableError(`${what}: unexpected failure`, { cause: new VaultCallError(undefined, undefined) });
+}
+
+/** The telemetry result label for an error from classifyVaultError. */
+export function resultOf(err: CredbrokerError): VaultResult {
+  if (err.reason === "VaultDenied" || err.reason === "KubernetesDenied") return "denied";
+  if (err.reason === "SecretNotFound") return "not_found";
+  if (err.reason === "SecretSourceUnavailable") return "unavailable";
+  return "error";
+}

@@ -1,0 +1,195 @@
+// The Vault token lifecycle against the emulator on a shared manual clock: renewal, max TTL, revocation, single-flight login, outages, policy.
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import type { SecretRef } from "../../../src/model/upstream.js";
+import { Metrics } from "../../../src/observability/metrics.js";
+import { ManualClock } from "../fake-clock.js";
+import { awsFlat, ISSUED_VALUES, toVaultData } from "../fixtures.js";
+import { captureLog, expectNoValues, failureOf } from "../log-capture.js";
+import { BROKER_ACCOUNT, BROKER_NAMESPACE, glooVaultPath, startSandbox, type Sandbox } from "../sandbox.js";
+import { brokerSettings, buildSource, currentToken, type BuiltSource } from "./harness.js";
+
+const log = captureLog();
+const ref: SecretRef = { namespace: "gloo-system", name: "aws-creds" };
+
+describe("Vault token lifecycle", () => {
+  let clock: ManualClock;
+  let sandbox: Sandbox;
+  const built: BuiltSource[] = [];
+  const renewals = () => sandbox.vault.counters.get("renew-self", "ok");
+  const logins = () => sandbox.vault.loginCount("kubernetes");
+  const make = async (overrides: Parameters<typeof brokerSettings>[1] = {}, metrics = new Metrics()) => {
+    const b = await buildSource(brokerSettings(sandbox, overrides), { clock, logger: log.logger, telemetry: metrics });
+    built.push(b);
+    return b;
+  };
+
+  beforeAll(async () => {
+    clock = new ManualClock();
+    sandbox = await startSandbox({ clock: clock.now, ttlSeconds: 30, maxTtlSeconds: 3600 });
+    sandbox.vault.configureKubernetesRole("kubernetes", "credbroker-short", {
+      boundServiceAccountNames: [BROKER_ACCOUNT],
+      boundServiceAccountNamespaces: [BROKER_NAMESPACE],
+      policies: ["credbroker"],
+      ttlSeconds: 30,
+      maxTtlSeconds: 60,
+    });
+    sandbox.vault.putSecret("secret", glooVaultPath(ref.namespace, ref.name), toVaultData(ref, awsFlat()));
+  });
+
+  afterAll(async () => {
+    for (const b of built) await b.source.stop();
+    const jwt = await readFile(sandbox.jwtFile, "utf8");
+    await sandbox.close();
+    expectNoValues(log, [...ISSUED_VALUES, jwt.trim(), ...built.flatMap((b) => b.tokens)]);
+  });
+
+  it("renews the token at about two thirds of its TTL instead of logging in again", async () => {
+    const metrics = new Metrics();
+    const b = await make({}, metrics);
+    await b.source.start();
+    const [logins0, renewals0] = [logins(), renewals()];
+    clock.advance(21_000);
+    await expect.poll(renewals, { timeout: 5000, interval: 10 }).toBe(renewals0 + 1);
+    clock.advance(21_000);
+    await expect.poll(renewals, { timeout: 5000, interval: 10 }).toBe(renewals0 + 2);
+    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    expect(logins()).toBe(logins0);
+    const text = await metrics.render();
+    expect(text).toMatch(/credbroker_vault_operations_total\{operation="renew",result="ok"\} 2/);
+    expect(text).toMatch(/credbroker_vault_token_ttl_seconds\{auth="kubernetes"\} 30/);
+    await b.source.stop();
+  });
+
+  it("logs in afresh when renewal is capped by the max TTL", async () => {
+    const b = await make({ role: "credbroker-short" });
+    await b.source.start();
+    const [logins0, renewals0] = [logins(), renewals()];
+    clock.advance(20_000); // renewal at ~19 s: lease 30 s, up to 49 s
+    await expect.poll(renewals, { timeout: 5000, interval: 10 }).toBe(renewals0 + 1);
+    clock.advance(20_000); // renewal at ~38 s: capped at the 60 s max TTL (lease 22 s)
+    await expect.poll(renewals, { timeout: 5000, interval: 10 }).toBe(renewals0 + 2);
+    expect(logins()).toBe(logins0);
+    clock.advance(15_000); // re-login at ~52 s, before the token dies at 60 s
+    await expect.poll(logins, { timeout: 5000, interval: 10 }).toBe(logins0 + 1);
+    clock.advance(10_000); // the first token is now past its max TTL
+    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    expect(logins()).toBe(logins0 + 1);
+    await b.source.stop();
+  });
+
+  it("logs in again, re-reading the JWT, when its token is revoked, and the read succeeds", async () => {
+    const b = await make();
+    await b.source.resolve({ ref });
+    const [logins0, reads0] = [logins(), b.fileReads];
+    expect(sandbox.vault.revokeToken(currentToken(b))).toBe(true);
+    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    expect(logins()).toBe(logins0 + 1);
+    expect(b.fileReads).toBe(reads0 + 1);
+    await b.source.stop();
+  });
+
+  it("performs exactly one login for 200 concurrent reads that arrive during it", async () => {
+    const b = await make();
+    const logins0 = logins();
+    sandbox.vault.faults.set({ latencyMs: 100, operations: ["login kubernetes"] });
+    try {
+      const results = await Promise.all(Array.from({ length: 200 }, () => b.source.resolve({ ref, fresh: true })));
+      expect(results).toHaveLength(200);
+    } finally {
+      sandbox.vault.faults.reset();
+    }
+    expect(logins()).toBe(logins0 + 1);
+    await b.source.stop();
+  });
+
+  it("fails reads as SecretSourceUnavailable while Vault is sealed, serves the cache, and recovers on unseal", async () => {
+    const b = await make();
+    await b.source.start();
+    await b.source.resolve({ ref });
+    sandbox.vault.seal();
+    try {
+      const err = await failureOf(log, b.source.resolve({ ref, fresh: true }));
+      expect(err).toBeInstanceOf(SecretSourceUnavailableError);
+      expect((err as SecretSourceUnavailableError).retryable).toBe(true);
+      await expect(b.source.resolve({ ref })).resolves.toMatchObject({ source: "vault" });
+    } finally {
+      sandbox.vault.unseal();
+    }
+    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    await b.source.stop();
+  });
+
+  it("fails reads and logins as SecretSourceUnavailable while Vault is down, and recovers by itself", async () => {
+    const b = await make();
+    sandbox.vault.faults.set({ outage: true });
+    try {
+      expect(await failureOf(log, b.source.resolve({ ref }))).toBeInstanceOf(SecretSourceUnavailableError);
+      await b.source.start(); // a failed initial login is not fatal
+      expect(await failureOf(log, b.source.resolve({ ref, fresh: true }))).toBeInstanceOf(SecretSourceUnavailableError);
+    } finally {
+      sandbox.vault.faults.reset();
+    }
+    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    await b.source.stop();
+  });
+
+  it("maps throttling and 5xx to SecretSourceUnavailable", async () => {
+    const b = await make();
+    await b.source.start();
+    for (const fault of [{ throttleRate: 1 }, { errorRate: 1 }]) {
+      sandbox.vault.faults.set({ ...fault, operations: ["kv read"] });
+      try {
+        expect(await failureOf(log, b.source.resolve({ ref, fresh: true }))).toBeInstanceOf(SecretSourceUnavailableError);
+      } finally {
+        sandbox.vault.faults.reset();
+      }
+    }
+    await b.source.stop();
+  });
+
+  it("reads Gloo's layout under policy credbroker and is denied (VaultDenied) outside it, without logging in again", async () => {
+    const inside = await make();
+    await expect(inside.source.resolve({ ref })).resolves.toMatchObject({ location: `vault:secret/data/${glooVaultPath(ref.namespace, ref.name)}` });
+    sandbox.vault.putSecret("secret", `elsewhere/${ref.namespace}/${ref.name}`, toVaultData(ref, awsFlat()));
+    const outside = await make({ pathTemplate: "secret/data/elsewhere/{namespace}/{name}" });
+    await outside.source.start(); // logged in before the denial, so a re-login would show
+    const logins0 = logins();
+    const err = await failureOf(log, outside.source.resolve({ ref }));
+    expect(err).toBeInstanceOf(SecretDeniedError);
+    expect((err as SecretDeniedError).reason).toBe("VaultDenied");
+    expect((err as Error).message).toContain("secret/data/elsewhere/gloo-system/aws-creds");
+    expect(logins()).toBe(logins0);
+    await Promise.all([inside.source.stop(), outside.source.stop()]);
+  });
+
+  it("revokes its token on stop", async () => {
+    const b = await make();
+    await b.source.resolve({ ref });
+    const revoked0 = sandbox.vault.counters.get("revoke-self", "ok");
+    await b.source.stop();
+    await b.source.stop();
+    expect(sandbox.vault.counters.get("revoke-self", "ok")).toBe(revoked0 + 1);
+    expect(sandbox.vault.revokeToken(currentToken(b))).toBe(false);
+  });
+
+  it("logs in with AppRole, reading the secret_id from its file", async () => {
+    const { roleId, secretId } = sandbox.vault.configureAppRole("approle", "credbroker", { policies: ["credbroker"], ttlSeconds: 60 });
+    const secretIdFile = join(sandbox.dir, "secret-id");
+    await writeFile(secretIdFile, secretId, { mode: 0o600 });
+    const b = await make({ authMethod: "approle", roleId, secretIdFile });
+    await expect(b.source.resolve({ ref })).resolves.toMatchObject({ source: "vault" });
+    expect(sandbox.vault.loginCount("approle")).toBe(1);
+    await b.source.stop();
+    ISSUED_VALUES.push(secretId);
+  });
+
+  it("logs a denied login without the JWT", async () => {
+    const wrongRole = await make({ role: "no-such-role" });
+    const err = await failureOf(log, wrongRole.source.resolve({ ref }));
+    expect(err).toBeInstanceOf(SecretDeniedError);
+    expect(log.lines.length).toBeGreaterThan(0);
+  });
+});

@@ -1,0 +1,63 @@
+// Starts the sandbox and brokers configured against it, the way an operator would point credbroker at a cluster.
+import { Writable } from "node:stream";
+import { buildConfig, type Config } from "../../src/config.js";
+import { startBroker, type Broker } from "../../src/commands/run.js";
+import type { Sandbox } from "../../src/sandbox/index.js";
+
+/** Settings that point a broker at the sandbox, as flags would; `extra` overrides any of them. */
+export function sandboxConfig(sandbox: Sandbox, extra: Record<string, unknown> = {}): Config {
+  const { info } = sandbox;
+  return buildConfig({
+    flags: {
+      "kubernetes.kubeconfig": info.brokerKubeconfig,
+      "secrets.sources": "kubernetes,vault",
+      "vault.address": info.vault.address,
+      "vault.role": info.vault.kubernetesRole,
+      "vault.jwtFile": info.vault.jwtFile,
+      "aws.stsEndpoint": info.aws.endpoint,
+      "aws.lambdaEndpoint": info.aws.endpoint,
+      "azure.authorityHost": info.azure.authorityHost,
+      "azure.armEndpoint": info.azure.armEndpoint,
+      "azure.disableInstanceDiscovery": true,
+      "tls.extraCaFiles": info.azure.caFile,
+      "http.host": "127.0.0.1",
+      "http.port": 0,
+      "leader.leaseDurationMs": "3s",
+      "leader.renewDeadlineMs": "2s",
+      "leader.retryPeriodMs": "250ms",
+      "controller.backoffMinMs": "100ms",
+      "controller.backoffMaxMs": "2s",
+      "log.level": "debug",
+      ...extra,
+    },
+  });
+}
+
+export interface HarnessBroker extends Broker {
+  /** Every log line this broker wrote, as text. */
+  logs: string[];
+}
+
+/** Starts a broker whose log lines are kept for assertions (and to prove no secret reaches them). */
+export async function startTestBroker(config: Config): Promise<HarnessBroker> {
+  const logs: string[] = [];
+  const destination = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      logs.push(chunk.toString("utf8"));
+      done();
+    },
+  });
+  const broker = await startBroker(config, { logDestination: destination });
+  return Object.assign(broker, { logs });
+}
+
+/** Polls until `condition` holds; throws after `timeoutMs` naming `what`. */
+export async function eventually<T>(what: string, probe: () => T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
