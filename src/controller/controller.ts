@@ -86,6 +86,7 @@ export class Controller {
   private readonly elector: ShardedElector | undefined;
   private readonly unsubscribe: Array<() => void> = [];
   private started = false;
+  private completed = 0;
 
   constructor(private readonly deps: ControllerDeps) {
     const { settings, metrics } = deps;
@@ -145,6 +146,11 @@ export class Controller {
     if (priority === "forced") this.forced.add(key);
     this.queue.add(key, { priority });
     return true;
+  }
+
+  /** Work waiting (due now), running, and reconciles finished since start: for tests, the demo and the HTTP view. */
+  progress(): { ready: number; inFlight: number; reconciled: number } {
+    return { ready: this.queue.readyDepth, inFlight: this.queue.inFlight, reconciled: this.completed };
   }
 
   /** Keys of the upstreams the broker watches, optionally in one namespace. */
@@ -283,6 +289,7 @@ export class Controller {
       logger: this.deps.logger,
       onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
     });
+    this.completed++;
     const seconds = (this.deps.clock.now() - started) / 1000;
     const { metrics, settings } = this.deps;
     switch (result.kind) {

@@ -1,0 +1,92 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createKubeUpstreamApi } from "../../src/controller/kube-upstreams.js";
+import { publish, type PublishDeps } from "../../src/controller/publisher.js";
+import type { Evaluation } from "../../src/controller/evaluate.js";
+import type { JsonObject } from "../../src/model/fields.js";
+import { createKubeEmulator, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
+import { adminKubeConfig } from "./helpers.js";
+
+const evaluation: Evaluation = {
+  transient: false,
+  identity: { provider: "aws", account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" },
+  outcomes: [
+    { type: "SecretResolved", status: "True", reason: "Resolved", message: "resolved" },
+    { type: "Authenticated", status: "True", reason: "Verified", message: "verified" },
+    { type: "DiscoveryPermitted", status: "True", reason: "Listed", message: "listed" },
+  ],
+  discovered: {
+    kind: "aws",
+    entries: [
+      { logicalName: "alpha", lambdaFunctionName: "alpha", qualifier: "$LATEST" },
+      { logicalName: "beta", lambdaFunctionName: "beta", qualifier: "$LATEST" },
+    ],
+  },
+};
+
+describe("publisher", () => {
+  let kube: KubeEmulator;
+  let deps: PublishDeps;
+  const writes: string[] = [];
+  beforeAll(async () => {
+    kube = await createKubeEmulator();
+    deps = {
+      api: createKubeUpstreamApi(adminKubeConfig(kube)),
+      settings: { statusKey: "credbroker", heartbeatMs: 600_000, maxFunctions: 500, reportedBy: "credbroker" },
+      canWrite: () => true,
+      onWrite: (kind, result) => writes.push(`${kind}:${result}`),
+    };
+  });
+  afterAll(async () => {
+    await kube?.close();
+  });
+
+  function create(name: string): JsonObject {
+    return kube.apply({ apiVersion: "gloo.solo.io/v1", kind: "Upstream", metadata: { namespace: "default", name }, spec: { aws: { region: "us-east-1", secretRef: { name: "s" } } } });
+  }
+
+  it("merges a concurrent edit instead of overwriting it (409, re-read, retry)", async () => {
+    const stale = create("concurrent");
+    // Someone edits the spec after credbroker read it: a hand entry and another field.
+    const edited = structuredClone(stale);
+    (edited.spec as { aws: JsonObject }).aws.lambdaFunctions = [{ logicalName: "by-hand", lambdaFunctionName: "legacy", qualifier: "3" }];
+    (edited.spec as { aws: JsonObject }).aws.destinationOverrides = { invocationStyle: "ASYNC" };
+    kube.apply(edited);
+    writes.length = 0;
+
+    const report = await publish(stale, evaluation, deps);
+    expect(writes).toEqual(["spec:conflict", "spec:made", "status:made", "event:made"]);
+    expect(report.spec).toBe("patched");
+    const now = kube.get(UPSTREAMS, "default", "concurrent")!;
+    const aws = (now.spec as { aws: JsonObject }).aws;
+    expect(aws.destinationOverrides).toEqual({ invocationStyle: "ASYNC" });
+    expect(aws.lambdaFunctions).toEqual([
+      { lambdaFunctionName: "alpha", logicalName: "alpha", qualifier: "$LATEST" },
+      { lambdaFunctionName: "beta", logicalName: "beta", qualifier: "$LATEST" },
+      { lambdaFunctionName: "legacy", logicalName: "by-hand", qualifier: "3" },
+    ]);
+    expect((now.metadata as { annotations: Record<string, string> }).annotations["credbroker.io/published-functions"]).toBe("alpha,beta");
+    const status = (now.status as { statuses: Record<string, { details: { observedGeneration: number } }> }).statuses.credbroker!;
+    expect(status.details.observedGeneration).toBe((now.metadata as { generation: number }).generation);
+  });
+
+  it("writes nothing the second time", async () => {
+    const current = kube.get(UPSTREAMS, "default", "concurrent")!;
+    writes.length = 0;
+    const report = await publish(current, evaluation, deps);
+    expect(report).toMatchObject({ spec: "unchanged", status: "unchanged" });
+    expect(writes).toEqual(["spec:skipped", "status:skipped"]);
+  });
+
+  it("answers gone for an upstream deleted meanwhile", async () => {
+    const stale = create("vanishing");
+    kube.delete(UPSTREAMS, "default", "vanishing");
+    const report = await publish(stale, evaluation, deps);
+    expect(report.spec).toBe("gone");
+  });
+
+  it("refuses to write once the lease is lost", async () => {
+    const stale = create("not-leader");
+    await expect(publish(stale, evaluation, { ...deps, canWrite: () => false })).rejects.toMatchObject({ name: "NotLeaderError" });
+    expect(kube.get(UPSTREAMS, "default", "not-leader")!.status).toBeUndefined();
+  });
+});
