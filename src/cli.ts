@@ -2,6 +2,7 @@
 // The composition root: parses the command line, builds configuration, clients and caches, and runs a command.
 import { Command, Option } from "commander";
 import { ConfigError, listSettings, loadConfig, type Config } from "./config.js";
+import { CredbrokerError } from "./model/errors.js";
 
 /** Options shared by every command that reads settings. */
 function addSettingOptions(cmd: Command): Command {
@@ -49,10 +50,20 @@ export function buildProgram(): Command {
       .option("-f, --file <upstream.yaml>", "upstream manifest to check")
       .option("--namespace <ns>", "namespace of an upstream in the cluster")
       .option("--name <name>", "name of an upstream in the cluster")
+      .option("--discover", "discover functions even if the upstream does not ask for it")
       .addOption(new Option("-o, --output <format>", "output format").choices(["table", "json"]).default("table")),
-  ).action((_opts, cmd: Command) => {
-    configOf(cmd);
-    throw new CliError("credbroker check is not available in this build yet", 2);
+  ).action(async (opts: { file?: string; namespace?: string; name?: string; output: "table" | "json"; discover?: boolean }, cmd: Command) => {
+    const config = configOf(cmd);
+    const { checkCommand } = await import("./commands/check.js");
+    const code = await checkCommand(config, {
+      ...(opts.file !== undefined ? { file: opts.file } : {}),
+      ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+      ...(opts.name !== undefined ? { name: opts.name } : {}),
+      output: opts.output,
+      discover: opts.discover === true,
+      out: process.stdout,
+    });
+    if (code !== 0) throw new CliError("", code);
   });
 
   program
@@ -100,8 +111,12 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`credbroker: ${err.message}\n`);
+      if (err.message !== "") process.stderr.write(`credbroker: ${err.message}\n`);
       return err.exitCode;
+    }
+    if (err instanceof CredbrokerError) {
+      process.stderr.write(`credbroker: ${err.reason}: ${err.message}\n`);
+      return 2;
     }
     const code = (err as { code?: unknown; exitCode?: unknown }).code;
     if (typeof code === "string" && code.startsWith("commander.")) {

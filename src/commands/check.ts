@@ -1,0 +1,175 @@
+// `credbroker check`: resolve, verify and discover one upstream once, print the verdict, write nothing.
+import { readFile } from "node:fs/promises";
+import { parseAllDocuments } from "yaml";
+import type { Config } from "../config.js";
+import { evaluate, failedOutcome, functionsOutcome, type Evaluation } from "../controller/evaluate.js";
+import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
+import { parseUpstreamOptions } from "../model/annotations.js";
+import type { ConditionOutcome } from "../model/conditions.js";
+import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
+import { isObject, type JsonObject } from "../model/fields.js";
+import { mergeAzureFunctions, mergeLambdaFunctions, PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
+import { Redactor } from "../model/redact.js";
+import { buildStatusEntry, type FunctionCounts, type StatusEntry } from "../model/status.js";
+import { isCloudUpstream, parseUpstream, upstreamKey, type AzureFunctionSpec, type LambdaFunctionSpec } from "../model/upstream.js";
+import { createLogger } from "../observability/log.js";
+import { Metrics } from "../observability/metrics.js";
+import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig } from "./compose.js";
+
+export interface CheckOptions {
+  file?: string;
+  namespace?: string;
+  name?: string;
+  output: "table" | "json";
+  /** Discover functions even if the upstream does not ask for it. */
+  discover: boolean;
+  out: NodeJS.WritableStream;
+}
+
+export interface CheckReport {
+  upstream: string;
+  kind: string;
+  state: StatusEntry["state"];
+  reason: string;
+  identity?: StatusEntry["details"]["identity"];
+  conditions: ConditionOutcome[];
+  functions?: FunctionCounts & { entries: (LambdaFunctionSpec | AzureFunctionSpec)[] };
+}
+
+/** Exit codes: 0 Accepted or Warning, 1 Rejected, 2 could not decide (Pending, transient failure, bad input). */
+export function exitCodeOf(state: StatusEntry["state"]): number {
+  return state === "Accepted" || state === "Warning" ? 0 : state === "Rejected" ? 1 : 2;
+}
+
+async function loadObjects(options: CheckOptions, config: Config): Promise<JsonObject[]> {
+  if (options.file !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(options.file, "utf8");
+    } catch {
+      throw new CredbrokerError("InvalidSpec", `${options.file}: cannot be read`);
+    }
+    const docs = parseAllDocuments(text);
+    const objects = docs.map((d) => d.toJS() as unknown).filter(isObject);
+    if (docs.some((d) => d.errors.length > 0) || objects.length === 0) throw new CredbrokerError("InvalidSpec", `${options.file}: not a YAML or JSON Upstream manifest`);
+    return objects.map((o) => {
+      const meta = isObject(o.metadata) ? o.metadata : {};
+      // A manifest without a namespace means the default one, as kubectl apply would.
+      return { ...o, metadata: { namespace: "default", ...meta } };
+    });
+  }
+  if (options.namespace === undefined || options.name === undefined) throw new CredbrokerError("InvalidSpec", "give -f upstream.yaml, or --namespace and --name of an upstream in the cluster");
+  const api = createKubeUpstreamApi(loadKubeConfig(config));
+  const obj = await api.get(options.namespace, options.name);
+  if (obj === undefined) throw new CredbrokerError("InvalidSpec", `upstream ${options.namespace}/${options.name} not found`);
+  return [obj];
+}
+
+/** Checks each upstream of the file (or the one named) and prints the reports. I/O. Resolves with the exit code (the worst verdict). */
+export async function checkCommand(config: Config, options: CheckOptions): Promise<number> {
+  const redactor = new Redactor();
+  // Logs go to stderr (warnings and worse by default) so stdout holds only the report.
+  const logger = createLogger({ level: config.log.level === "info" ? "warn" : config.log.level, destination: process.stderr }, redactor);
+  const metrics = new Metrics();
+  const objects = await loadObjects(options, config);
+  const kc = loadKubeConfig(config);
+  const settings = controllerSettings(config);
+  const api = createKubeUpstreamApi(kc);
+  const secrets = await buildSecrets(config, kc, { logger, metrics, redactor });
+  const cloud = await buildCloud(config, { metrics });
+  const reports: CheckReport[] = [];
+  try {
+    await secrets.start();
+    for (const obj of objects) reports.push(await checkOne(obj, { api, secrets, cloud, settings, config, discover: options.discover }));
+  } finally {
+    await secrets.stop();
+    cloud.close();
+  }
+  options.out.write(options.output === "json" ? `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n` : reports.map(renderTable).join("\n"));
+  return Math.max(...reports.map((r) => (r.kind === "other" ? 2 : exitCodeOf(r.state))));
+}
+
+interface CheckDeps {
+  api: ReturnType<typeof createKubeUpstreamApi>;
+  secrets: Awaited<ReturnType<typeof buildSecrets>>;
+  cloud: Awaited<ReturnType<typeof buildCloud>>;
+  settings: ReturnType<typeof controllerSettings>;
+  config: Config;
+  discover: boolean;
+}
+
+async function checkOne(obj: JsonObject, deps: CheckDeps): Promise<CheckReport> {
+  let evaluation: Evaluation;
+  let upstreamName = "?";
+  let kind = "other";
+  let counts: CheckReport["functions"];
+  try {
+    const parsed = parseUpstream(obj);
+    upstreamName = upstreamKey(parsed.meta);
+    kind = parsed.kind;
+    if (!isCloudUpstream(parsed)) {
+      return { upstream: upstreamName, kind, state: "Pending", reason: `type ${parsed.upstreamType ?? "unknown"} is not aws, azure or awsEc2: nothing to check`, conditions: [] };
+    }
+    if (deps.discover) parsed.meta.annotations = { ...parsed.meta.annotations, "discovery.solo.io/function_discovery": "enabled" };
+    const namespaceLabels = await deps.api.namespaceLabels(parsed.meta.namespace).catch(() => ({}));
+    evaluation = await evaluate(parsed, parseUpstreamOptions(parsed.meta), {
+      secrets: deps.secrets.port,
+      cloud: deps.cloud.port,
+      settings: { ...deps.settings, discoveryMode: deps.discover ? "blacklist" : deps.settings.discoveryMode },
+      namespaceLabels,
+      fresh: true,
+    });
+    if (evaluation.discovered !== undefined) {
+      const annotation = parsed.meta.annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
+      const maxFunctions = deps.config.discovery.maxFunctions;
+      const merged =
+        evaluation.discovered.kind === "aws" && parsed.kind === "aws"
+          ? mergeLambdaFunctions({ current: parsed.spec.lambdaFunctions, discovered: evaluation.discovered.entries, publishedAnnotation: annotation, maxFunctions })
+          : evaluation.discovered.kind === "azure" && parsed.kind === "azure"
+            ? mergeAzureFunctions({ current: parsed.spec.functions, discovered: evaluation.discovered.entries, publishedAnnotation: annotation, maxFunctions })
+            : undefined;
+      if (merged !== undefined) {
+        counts = { ...merged.counts, entries: merged.items };
+        if (!evaluation.outcomes.some((o) => o.type === "FunctionsDiscovered")) evaluation.outcomes.push(functionsOutcome(merged.counts, maxFunctions));
+      }
+    }
+  } catch (err) {
+    const error = toCredbrokerError(err, "check");
+    if (error.reason === "InvalidSpec") {
+      // A manifest that does not parse is Rejected (exit 1), naming the field, like the controller would publish.
+      const meta = isObject(obj.metadata) ? obj.metadata : {};
+      upstreamName = `${String(meta.namespace)}/${String(meta.name)}`;
+      kind = "invalid";
+    }
+    evaluation = { outcomes: [failedOutcome("SecretResolved", error)], transient: error.retryable };
+  }
+  const entry = buildStatusEntry({ outcomes: evaluation.outcomes, observedGeneration: 0, identity: evaluation.identity, functions: counts, now: new Date() });
+  const report: CheckReport = { upstream: upstreamName, kind, state: entry.state, reason: entry.reason, conditions: evaluation.outcomes };
+  if (entry.details.identity !== undefined) report.identity = entry.details.identity;
+  if (counts !== undefined) report.functions = counts;
+  return report;
+}
+
+function identityText(identity: CheckReport["identity"]): string {
+  if (identity === undefined) return "-";
+  return identity.provider === "aws" ? identity.arn : `client ${identity.clientId} (tenant ${identity.tenantId})`;
+}
+
+/** A fixed-width table for people; one block per upstream. Pure. */
+export function renderTable(report: CheckReport): string {
+  const rows: string[][] = [["CONDITION", "STATUS", "REASON", "MESSAGE"], ...report.conditions.map((c) => [c.type, c.status, c.reason, c.message])];
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => (r[i] ?? "").length)));
+  const lines = [
+    `UPSTREAM  ${report.upstream} (${report.kind})`,
+    `STATE     ${report.state}${report.reason !== "" ? ` — ${report.reason}` : ""}`,
+    `IDENTITY  ${identityText(report.identity)}`,
+    "",
+    ...rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i] ?? 0) : cell)).join("  ")),
+  ];
+  if (report.functions !== undefined) {
+    const f = report.functions;
+    lines.push("", `FUNCTIONS ${f.discovered} discovered, ${f.published} would be published${f.truncated ? " (list capped)" : ""}`);
+    for (const e of f.entries) lines.push(`  ${"logicalName" in e ? `${e.logicalName} → ${e.lambdaFunctionName}:${e.qualifier ?? "$LATEST"}` : `${e.functionName} (${e.authLevel})`}`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,82 @@
+import { Writable } from "node:stream";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { checkCommand, type CheckOptions } from "../../src/commands/check.js";
+import { SAMPLE_AWS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
+import { sandboxConfig } from "../support/broker-harness.js";
+
+describe("credbroker check", () => {
+  let sandbox: Sandbox;
+  const dir = mkdtempSync(join(tmpdir(), "credbroker-check-"));
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+  });
+
+  async function check(options: Partial<CheckOptions>): Promise<{ code: number; out: string }> {
+    let out = "";
+    const sink = new Writable({
+      write(chunk: Buffer, _e, done) {
+        out += chunk.toString("utf8");
+        done();
+      },
+    });
+    const code = await checkCommand(sandboxConfig(sandbox, { "log.level": "silent" }), { output: "table", discover: false, out: sink, ...options });
+    return { code, out };
+  }
+
+  it("prints a table and exits 0 for a good upstream manifest, discovering on request", async () => {
+    const file = join(dir, "good.yaml");
+    writeFileSync(file, "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: probe, namespace: team-orders}\nspec:\n  aws: {region: us-east-1, secretRef: {name: aws-creds}}\n");
+    const { code, out } = await check({ file, discover: true });
+    expect(code).toBe(0);
+    expect(out).toContain("STATE     Accepted");
+    expect(out).toMatch(/Authenticated\s+True\s+Verified/);
+    expect(out).toContain("orders-create → orders-create:$LATEST");
+    expect(out).not.toContain(SAMPLE_AWS.secretAccessKey);
+  });
+
+  it("exits 1 for rejected credentials, with the reason, read from the cluster", async () => {
+    const { code, out } = await check({ namespace: "team-orders", name: "orders-wrong-key" });
+    expect(code).toBe(1);
+    expect(out).toMatch(/Authenticated\s+False\s+InvalidSecretKey/);
+  });
+
+  it("writes nothing to the cluster", async () => {
+    const before = sandbox.kube.counters.get("patch upstreams");
+    await check({ namespace: "team-orders", name: "orders-lambda", discover: true });
+    expect(sandbox.kube.counters.get("patch upstreams")).toBe(before);
+    expect(sandbox.kube.get(UPSTREAMS, "team-orders", "orders-lambda")!.status).toBeUndefined();
+  });
+
+  it("prints JSON with -o json", async () => {
+    const { code, out } = await check({ namespace: "team-orders", name: "orders-azure", output: "json", discover: true });
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report).toMatchObject({ upstream: "team-orders/orders-azure", kind: "azure", state: "Accepted", functions: { discovered: 3, published: 3, truncated: false } });
+  });
+
+  it("exits 2 when it cannot decide: Vault sealed", async () => {
+    sandbox.vault.seal();
+    try {
+      const { code, out } = await check({ namespace: "team-payments", name: "payments-vault" });
+      expect(code).toBe(2);
+      expect(out).toMatch(/SecretResolved\s+Unknown\s+SecretSourceUnavailable/);
+    } finally {
+      sandbox.vault.unseal();
+    }
+  });
+
+  it("rejects a malformed manifest naming the field", async () => {
+    const file = join(dir, "bad.yaml");
+    writeFileSync(file, "apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: bad, namespace: team-orders}\nspec:\n  aws: {region: mars-1, secretRef: {name: aws-creds}}\n");
+    const { code, out } = await check({ file });
+    expect(code).toBe(1);
+    expect(out).toContain("spec.aws.region: must be an AWS region");
+  });
+});
