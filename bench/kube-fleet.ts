@@ -1,6 +1,8 @@
 // Fleet-scale measurement of the Kubernetes emulator with client-node: seed 20,000 upstreams, list them paged, watch from 0, patch a burst.
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
 import { Agent, request } from "node:https";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { PooledKubeConfig } from "../src/controller/pooled-kube-config.js";
 import { createKubeEmulator } from "../src/sandbox/kube/index.js";
 
 const FLEET = Number(process.env["FLEET"] ?? 20_000);
@@ -26,6 +28,12 @@ function* fleet(): Generator<Record<string, unknown>> {
   }
 }
 
+const lines: string[] = [];
+function report(line: string): void {
+  console.log(line);
+  lines.push(line);
+}
+
 const emu = await createKubeEmulator({ historyLimit: FLEET + 1_000 });
 try {
   const kc = new KubeConfig();
@@ -34,7 +42,7 @@ try {
 
   let t = process.hrtime.bigint();
   const seeded = emu.applyMany(fleet());
-  console.log(`seed      ${seeded} objects in-process: ${ms(t).toFixed(0)} ms`);
+  report(`seed      ${seeded} objects in-process: ${ms(t).toFixed(0)} ms`);
 
   t = process.hrtime.bigint();
   let pages = 0;
@@ -49,7 +57,7 @@ try {
     listRv = page.metadata?.resourceVersion ?? listRv;
   } while (token !== undefined);
   const listMs = ms(t);
-  console.log(`list      ${listed} upstreams in ${pages} pages of ${PAGE}: ${listMs.toFixed(0)} ms (${((pages / listMs) * 1000).toFixed(0)} req/s, ${((listed / listMs) * 1000).toFixed(0)} objects/s)`);
+  report(`list      ${listed} upstreams in ${pages} pages of ${PAGE}: ${listMs.toFixed(0)} ms (${((pages / listMs) * 1000).toFixed(0)} req/s, ${((listed / listMs) * 1000).toFixed(0)} objects/s)`);
 
   t = process.hrtime.bigint();
   let added = 0;
@@ -72,7 +80,7 @@ try {
       .then((c) => (controller = c), reject);
   });
   const watchMs = ms(t);
-  console.log(`watch     ${added} ADDED events from resourceVersion 0: ${watchMs.toFixed(0)} ms (${((added / watchMs) * 1000).toFixed(0)} events/s)`);
+  report(`watch     ${added} ADDED events from resourceVersion 0: ${watchMs.toFixed(0)} ms (${((added / watchMs) * 1000).toFixed(0)} events/s)`);
 
   const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
   t = process.hrtime.bigint();
@@ -88,7 +96,7 @@ try {
   };
   await Promise.all(Array.from({ length: CONCURRENCY }, worker));
   const patchMs = ms(t);
-  console.log(`patch     ${PATCHES} status merge patches, ${CONCURRENCY} in flight: ${patchMs.toFixed(0)} ms (${((PATCHES / patchMs) * 1000).toFixed(0)} req/s)`);
+  report(`patch     ${PATCHES} status merge patches, ${CONCURRENCY} in flight: ${patchMs.toFixed(0)} ms (${((PATCHES / patchMs) * 1000).toFixed(0)} req/s)`);
   // client-node 2 builds a new TLS dispatcher per request (no connection reuse), so the same burst over
   // keep-alive connections shows what the emulator itself sustains.
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY, ...(emu.caPem !== undefined ? { ca: emu.caPem } : {}) });
@@ -113,8 +121,33 @@ try {
   );
   const rawMs = ms(t);
   agent.destroy();
-  console.log(`patch     ${PATCHES} status merge patches over keep-alive (node:https): ${rawMs.toFixed(0)} ms (${((PATCHES / rawMs) * 1000).toFixed(0)} req/s)`);
-  console.log(`requests  ${emu.requestCount} served; list resourceVersion ${listRv}`);
+  report(`patch     ${PATCHES} status merge patches over keep-alive (node:https): ${rawMs.toFixed(0)} ms (${((PATCHES / rawMs) * 1000).toFixed(0)} req/s)`);
+  // The broker's own client: client-node with the shared keep-alive dispatcher (src/controller/pooled-kube-config.ts).
+  const pooled = new PooledKubeConfig();
+  pooled.loadFromString(emu.kubeconfig({ token: emu.adminToken }));
+  const pooledApi = pooled.makeApiClient(CustomObjectsApi);
+  t = process.hrtime.bigint();
+  next = 0;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < PATCHES) {
+        const i = next++;
+        await pooledApi.patchNamespacedCustomObject(
+          { group: "gloo.solo.io", version: "v1", plural: "upstreams", namespace: `team-${i % NAMESPACES}`, name: `lambda-${i}`, body: { status: { statuses: { credbroker: { state: "Warning", reportedBy: "credbroker" } } } } },
+          mergePatch,
+        );
+      }
+    }),
+  );
+  const pooledMs = ms(t);
+  await pooled.closeConnections();
+  report(`patch     ${PATCHES} status merge patches, client-node + PooledKubeConfig: ${pooledMs.toFixed(0)} ms (${((PATCHES / pooledMs) * 1000).toFixed(0)} req/s)`);
+  report(`requests  ${emu.requestCount} served; list resourceVersion ${listRv}`);
+  mkdirSync("bench/results", { recursive: true });
+  writeFileSync(
+    "bench/results/kube-fleet.md",
+    [`# Kubernetes emulator at fleet scale (${new Date().toISOString().slice(0, 10)}, ${FLEET} upstreams, 2-core machine)`, "", "```", ...lines, "```", ""].join("\n"),
+  );
 } finally {
   await emu.close();
 }

@@ -41,7 +41,7 @@ export function exitCodeOf(state: StatusEntry["state"]): number {
   return state === "Accepted" || state === "Warning" ? 0 : state === "Rejected" ? 1 : 2;
 }
 
-async function loadObjects(options: CheckOptions, config: Config): Promise<JsonObject[]> {
+async function loadObjects(options: CheckOptions, api: ReturnType<typeof createKubeUpstreamApi>): Promise<JsonObject[]> {
   if (options.file !== undefined) {
     let text: string;
     try {
@@ -59,7 +59,6 @@ async function loadObjects(options: CheckOptions, config: Config): Promise<JsonO
     });
   }
   if (options.namespace === undefined || options.name === undefined) throw new CredbrokerError("InvalidSpec", "give -f upstream.yaml, or --namespace and --name of an upstream in the cluster");
-  const api = createKubeUpstreamApi(loadKubeConfig(config));
   const obj = await api.get(options.namespace, options.name);
   if (obj === undefined) throw new CredbrokerError("InvalidSpec", `upstream ${options.namespace}/${options.name} not found`);
   return [obj];
@@ -71,10 +70,10 @@ export async function checkCommand(config: Config, options: CheckOptions): Promi
   // Logs go to stderr (warnings and worse by default) so stdout holds only the report.
   const logger = createLogger({ level: config.log.level === "info" ? "warn" : config.log.level, destination: process.stderr }, redactor);
   const metrics = new Metrics();
-  const objects = await loadObjects(options, config);
   const kc = loadKubeConfig(config);
   const settings = controllerSettings(config);
   const api = createKubeUpstreamApi(kc);
+  const objects = await loadObjects(options, api);
   const secrets = await buildSecrets(config, kc, { logger, metrics, redactor });
   const cloud = await buildCloud(config, { metrics });
   const reports: CheckReport[] = [];
@@ -84,6 +83,7 @@ export async function checkCommand(config: Config, options: CheckOptions): Promi
   } finally {
     await secrets.stop();
     cloud.close();
+    await kc.closeConnections();
   }
   options.out.write(options.output === "json" ? `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n` : reports.map(renderTable).join("\n"));
   return Math.max(...reports.map((r) => (r.kind === "other" ? 2 : exitCodeOf(r.state))));

@@ -1,7 +1,6 @@
 // Builds the broker's parts from the configuration: Kubernetes client, secret sources, cloud verifiers, controller.
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { AwsProvider } from "../cloud/aws/aws-provider.js";
 import { AzureProvider } from "../cloud/azure/azure-provider.js";
@@ -11,6 +10,7 @@ import { inCluster, type Config } from "../config.js";
 import { createCloudPort } from "../controller/cloud-adapter.js";
 import type { ControllerSettings } from "../controller/controller.js";
 import type { CloudPort, SecretPort } from "../controller/ports.js";
+import { PooledKubeConfig } from "../controller/pooled-kube-config.js";
 import { createSecretPort } from "../controller/secrets-adapter.js";
 import { parseSecretRefPolicy, type SecretRefPolicy } from "../model/annotations.js";
 import { CredbrokerError } from "../model/errors.js";
@@ -23,8 +23,8 @@ import type { SecretSource } from "../secrets/secret-source.js";
 import { createVaultSecretSource } from "../secrets/vault/vault-secret-source.js";
 
 /** Kubernetes client config: the kubeconfig setting, else in-cluster when running in a pod, else the default kubeconfig. */
-export function loadKubeConfig(config: Config): KubeConfig {
-  const kc = new KubeConfig();
+export function loadKubeConfig(config: Config): PooledKubeConfig {
+  const kc = new PooledKubeConfig();
   if (config.kubernetes.kubeconfig !== undefined) kc.loadFromFile(config.kubernetes.kubeconfig);
   else if (inCluster()) kc.loadFromCluster();
   else kc.loadFromDefault();
@@ -45,7 +45,7 @@ export interface SecretsPart {
 }
 
 /** Builds the configured secret sources behind one resolver. Reads Vault TLS files (I/O); starting logs in to Vault. */
-export async function buildSecrets(config: Config, kc: KubeConfig, deps: { logger: Logger; metrics: Metrics; redactor: Redactor }): Promise<SecretsPart> {
+export async function buildSecrets(config: Config, kc: PooledKubeConfig, deps: { logger: Logger; metrics: Metrics; redactor: Redactor }): Promise<SecretsPart> {
   const sources: SecretSource[] = [];
   let kubernetes: KubernetesSecretSource | undefined;
   for (const name of new Set(config.secrets.sources)) {

@@ -1,5 +1,5 @@
 // `credbroker run`: the controller, its secret sources and cloud verifiers, and the operational HTTP endpoints.
-import type { KubeConfig } from "@kubernetes/client-node";
+import type { PooledKubeConfig } from "../controller/pooled-kube-config.js";
 import type { DestinationStream } from "pino";
 import type { Config } from "../config.js";
 import { createSystemClock } from "../controller/clock.js";
@@ -24,7 +24,7 @@ export interface Broker {
 }
 
 export interface BrokerOverrides {
-  kubeConfig?: KubeConfig;
+  kubeConfig?: PooledKubeConfig;
   /** Where log lines go (stdout by default); the broker's own redactor still scrubs them. */
   logDestination?: DestinationStream;
 }
@@ -69,6 +69,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
         await ops.close();
         await secrets.stop();
         cloud.close();
+        await kubeConfig.closeConnections();
       })()),
   };
 }

@@ -18,6 +18,8 @@ export interface ListenOptions {
 
 export interface RunningServer {
   url: string;
+  /** TCP connections accepted so far (shows whether clients reuse connections). */
+  readonly connectionsAccepted: number;
   host: string;
   port: number;
   /** Closes the listener and every open connection (watch streams included). */
@@ -103,6 +105,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions = {
   const host = options.host ?? "127.0.0.1";
   const limit = options.maxBodyBytes ?? 16 * 1024 * 1024;
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
     void (async () => {
       try {
@@ -121,6 +124,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions = {
   const server: Server = options.tls ? createHttpsServer({ key: options.tls.key, cert: options.tls.cert }, onRequest) : createHttpServer(onRequest);
   server.keepAliveTimeout = 30_000;
   server.on("connection", (s: Socket) => {
+    accepted++;
     sockets.add(s);
     s.on("close", () => sockets.delete(s));
   });
@@ -139,6 +143,9 @@ export async function listen(handler: RequestHandler, options: ListenOptions = {
     url: `${scheme}://${urlHost}:${port}`,
     host,
     port,
+    get connectionsAccepted() {
+      return accepted;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();

@@ -178,6 +178,9 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     get requestCount() {
       return requests;
     },
+    get connectionsAccepted() {
+      return server.connectionsAccepted;
+    },
     get resourceVersion() {
       return String(store.resourceVersion);
     },

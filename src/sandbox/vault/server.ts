@@ -77,7 +77,9 @@ export async function listenVault(handler: RequestHandler, options: { host?: str
     })();
   });
   http.keepAliveTimeout = 30_000;
+  let accepted = 0;
   const tcp = createNetServer((socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on("close", () => sockets.delete(socket));
     http.emit("connection", listAwareStream(socket));
@@ -91,6 +93,9 @@ export async function listenVault(handler: RequestHandler, options: { host?: str
     url: `http://${host.includes(":") ? `[${host}]` : host}:${port}`,
     host,
     port,
+    get connectionsAccepted() {
+      return accepted;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
