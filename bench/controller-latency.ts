@@ -7,7 +7,7 @@ import { buildConfig } from "../src/config.js";
 import { startBroker } from "../src/commands/run.js";
 import type { JsonObject } from "../src/model/fields.js";
 import { readOwnStatus } from "../src/model/status.js";
-import { generateFleet, startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import { brokerSettingsFor, generateFleet, startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import { UPSTREAMS } from "../src/sandbox/kube/index.js";
 
 const ROUNDS = Number(process.env["ROUNDS"] ?? 20);
@@ -29,21 +29,9 @@ function stats(samples: number[]): { p50: number; p95: number; max: number } {
 }
 
 function configFor(sandbox: Sandbox) {
-  const { info } = sandbox;
   return buildConfig({
     flags: {
-      "kubernetes.kubeconfig": info.brokerKubeconfig,
-      "secrets.sources": "kubernetes,vault",
-      "vault.address": info.vault.address,
-      "vault.role": "credbroker",
-      "vault.jwtFile": info.vault.jwtFile,
-      "aws.stsEndpoint": info.aws.endpoint,
-      "aws.lambdaEndpoint": info.aws.endpoint,
-      "azure.authorityHost": info.azure.authorityHost,
-      "azure.armEndpoint": info.azure.armEndpoint,
-      "azure.disableInstanceDiscovery": "true",
-      "tls.extraCaFiles": info.azure.caFile,
-      "http.host": "127.0.0.1",
+      ...brokerSettingsFor(sandbox.info),
       "http.port": "0",
       "controller.globalRatePerSecond": "5000",
       "controller.concurrency": "32",

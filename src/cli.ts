@@ -83,8 +83,12 @@ export function buildProgram(): Command {
   program
     .command("demo")
     .description("sandbox + sample fleet + broker, with a live table of upstream states (the default npm start)")
-    .action(() => {
-      throw new CliError("credbroker demo is not available in this build yet", 2);
+    .option("--duration <seconds>", "stop by itself after this many seconds (0: until Ctrl-C)", "0")
+    .action(async (opts: { duration: string }) => {
+      const durationSeconds = Number(opts.duration);
+      if (!Number.isInteger(durationSeconds) || durationSeconds < 0) throw new CliError("--duration: must be a whole number of seconds", 2);
+      const { runDemo } = await import("./commands/demo.js");
+      await runDemo({ out: process.stdout, durationSeconds, interactive: process.stdout.isTTY });
     });
 
   return program;

@@ -8,6 +8,7 @@ import { createAzureEmulator, type AzureEmulator } from "./azure/index.js";
 import { createKubeEmulator, type KubeEmulator } from "./kube/index.js";
 import { SAMPLE_AWS, SAMPLE_AZURE, sampleSeed } from "./sample-seed.js";
 import type { SandboxSeed } from "./seed.js";
+import { brokerConfigYaml } from "./broker-settings.js";
 import { createTokenReviewClient } from "./token-review-client.js";
 import { createVaultEmulator, type VaultEmulator } from "./vault/index.js";
 
@@ -32,6 +33,8 @@ export interface SandboxInfo {
   kubeconfig: string;
   /** kubeconfig of the broker's own service account (gloo-system/credbroker), bound by deploy/base/rbac.yaml. */
   brokerKubeconfig: string;
+  /** A `credbroker run --config` file pointing the broker at this sandbox. */
+  brokerConfig: string;
   kubernetes: string;
   vault: { address: string; token: string; kubernetesRole: string; jwtFile: string };
   aws: { endpoint: string; accessKeyId: string; secretAccessKey: string; region: string; accountId: string };
@@ -122,6 +125,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     const info: SandboxInfo = {
       kubeconfig: join(workDir, "kubeconfig"),
       brokerKubeconfig: join(workDir, "broker.kubeconfig"),
+      brokerConfig: join(workDir, "credbroker.yaml"),
       kubernetes: kube.url,
       vault: { address: vault.url, token: vault.rootToken, kubernetesRole: "credbroker", jwtFile: join(workDir, "broker.jwt") },
       aws: { endpoint: aws.url, accessKeyId: SAMPLE_AWS.accessKeyId, secretAccessKey: SAMPLE_AWS.secretAccessKey, region: SAMPLE_AWS.region, accountId: SAMPLE_AWS.accountId },
@@ -139,6 +143,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await kube.writeKubeconfig(info.brokerKubeconfig, { token: brokerToken, namespace: BROKER_NAMESPACE });
     await writeFile(info.vault.jwtFile, brokerToken, { mode: 0o600 });
     await azure.writeCaFile(info.azure.caFile);
+    await writeFile(info.brokerConfig, brokerConfigYaml(info));
 
     return {
       kube,
@@ -159,6 +164,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   }
 }
 
+export { brokerSettingsFor, brokerConfigYaml } from "./broker-settings.js";
 export { generateFleet, fleetKeys, type FleetOptions } from "./fleet.js";
 export { parseSeed, type SandboxSeed } from "./seed.js";
 export { sampleSeed, SAMPLE_AWS, SAMPLE_AZURE } from "./sample-seed.js";

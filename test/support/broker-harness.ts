@@ -2,25 +2,13 @@
 import { Writable } from "node:stream";
 import { buildConfig, type Config } from "../../src/config.js";
 import { startBroker, type Broker } from "../../src/commands/run.js";
-import type { Sandbox } from "../../src/sandbox/index.js";
+import { brokerSettingsFor, type Sandbox } from "../../src/sandbox/index.js";
 
 /** Settings that point a broker at the sandbox, as flags would; `extra` overrides any of them. */
 export function sandboxConfig(sandbox: Sandbox, extra: Record<string, unknown> = {}): Config {
-  const { info } = sandbox;
   return buildConfig({
     flags: {
-      "kubernetes.kubeconfig": info.brokerKubeconfig,
-      "secrets.sources": "kubernetes,vault",
-      "vault.address": info.vault.address,
-      "vault.role": info.vault.kubernetesRole,
-      "vault.jwtFile": info.vault.jwtFile,
-      "aws.stsEndpoint": info.aws.endpoint,
-      "aws.lambdaEndpoint": info.aws.endpoint,
-      "azure.authorityHost": info.azure.authorityHost,
-      "azure.armEndpoint": info.azure.armEndpoint,
-      "azure.disableInstanceDiscovery": true,
-      "tls.extraCaFiles": info.azure.caFile,
-      "http.host": "127.0.0.1",
+      ...brokerSettingsFor(sandbox.info),
       "http.port": 0,
       "leader.leaseDurationMs": "3s",
       "leader.renewDeadlineMs": "2s",
