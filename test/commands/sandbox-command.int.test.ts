@@ -11,7 +11,7 @@ describe("credbroker sandbox --json", () => {
       child.once("exit", (code) => reject(new Error(`exited early with ${code}`)));
     });
     const info = JSON.parse(first);
-    expect(Object.keys(info).sort()).toEqual(["aws", "azure", "brokerKubeconfig", "kubeconfig", "kubernetes", "vault"]);
+    expect(Object.keys(info).sort()).toEqual(["aws", "azure", "brokerConfig", "brokerKubeconfig", "kubeconfig", "kubernetes", "vault"]);
     expect(info.kubernetes).toMatch(/^https:\/\/127\.0\.0\.1:\d+$/);
     expect(info.vault).toMatchObject({ address: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+$/), token: expect.any(String) });
     expect(info.aws).toMatchObject({ endpoint: expect.any(String), accessKeyId: expect.any(String), secretAccessKey: expect.any(String), region: "us-east-1" });
