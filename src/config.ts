@@ -308,6 +308,9 @@ function checkCombinations(config: Config): Config {
   if (config.leader.renewDeadlineMs >= config.leader.leaseDurationMs) {
     problems.push("setting leader.renewDeadlineMs: must be shorter than leader.leaseDurationMs");
   }
+  if (config.leader.retryPeriodMs >= config.leader.renewDeadlineMs) {
+    problems.push("setting leader.retryPeriodMs: must be shorter than leader.renewDeadlineMs");
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

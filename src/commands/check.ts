@@ -130,7 +130,7 @@ async function checkOne(obj: JsonObject, deps: CheckDeps): Promise<CheckReport> 
             : undefined;
       if (merged !== undefined) {
         counts = { ...merged.counts, entries: merged.items };
-        if (!evaluation.outcomes.some((o) => o.type === "FunctionsDiscovered")) evaluation.outcomes.push(functionsOutcome(merged.counts, maxFunctions));
+        evaluation.outcomes.push(functionsOutcome(merged.counts, maxFunctions, evaluation.warnings));
       }
     }
   } catch (err) {

@@ -6,6 +6,7 @@ import { createSystemClock } from "../controller/clock.js";
 import { Controller } from "../controller/controller.js";
 import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { createOpsApp, listenOps } from "../http/ops-server.js";
+import { CredbrokerError } from "../model/errors.js";
 import { Redactor } from "../model/redact.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
@@ -36,26 +37,48 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
   const metrics = new Metrics();
   const kubeConfig = overrides.kubeConfig ?? loadKubeConfig(config);
   const settings = controllerSettings(config);
-  const secrets = await buildSecrets(config, kubeConfig, { logger, metrics, redactor });
-  const cloud = await buildCloud(config, { metrics });
-  await secrets.start();
-  const controller = new Controller({
-    kubeConfig,
-    api: createKubeUpstreamApi(kubeConfig),
-    secrets: secrets.port,
-    cloud: cloud.port,
-    settings,
-    logger,
-    metrics,
-    clock: createSystemClock(),
-    random: Math.random,
-  });
-  controller.start();
-  const ops = await listenOps(
-    createOpsApp({ ready: () => controller.ready(), renderMetrics: () => metrics.render(), metricsContentType: metrics.registry.contentType }),
-    config.http.host,
-    config.http.port,
-  );
+  // What has been started so far, undone in reverse if a later step fails (a port in use, a bad
+  // CA file), so a failed start exits instead of hanging on timers and never leaks a Vault token.
+  const undo: (() => Promise<void> | void)[] = [() => kubeConfig.closeConnections()];
+  const unwind = async (): Promise<void> => {
+    for (const step of undo.reverse()) await Promise.resolve(step()).catch(() => undefined);
+  };
+  let controller: Controller;
+  let ops: Awaited<ReturnType<typeof listenOps>>;
+  let secrets: Awaited<ReturnType<typeof buildSecrets>>;
+  let cloud: Awaited<ReturnType<typeof buildCloud>>;
+  try {
+    secrets = await buildSecrets(config, kubeConfig, { logger, metrics, redactor });
+    undo.push(() => secrets.stop());
+    cloud = await buildCloud(config, { metrics });
+    undo.push(() => cloud.close());
+    controller = new Controller({
+      kubeConfig,
+      api: createKubeUpstreamApi(kubeConfig),
+      secrets: secrets.port,
+      cloud: cloud.port,
+      settings,
+      logger,
+      metrics,
+      clock: createSystemClock(),
+      random: Math.random,
+    });
+    ops = await listenOps(
+      createOpsApp({ ready: () => controller.ready(), renderMetrics: () => metrics.render(), metricsContentType: metrics.registry.contentType }),
+      config.http.host,
+      config.http.port,
+    ).catch((err: unknown) => {
+      const code = (err as { code?: unknown }).code;
+      throw new CredbrokerError("InvalidSetting", `http.host/http.port: cannot listen on ${config.http.host}:${config.http.port}${typeof code === "string" ? ` (${code})` : ""}`, { cause: err });
+    });
+    undo.push(() => ops.close());
+    await secrets.start();
+    controller.start();
+    undo.push(() => controller.stop());
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
   logger.info({ url: ops.url, identity: settings.leader.identity, sources: config.secrets.sources }, "credbroker running");
   let stopping: Promise<void> | undefined;
   return {

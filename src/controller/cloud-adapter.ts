@@ -56,6 +56,7 @@ export function createCloudPort(aws: SharedProvider<AwsVerifyRequest, AwsDiscove
       const options = { fresh: request.fresh };
       if (request.provider === "aws") {
         const req: AwsDiscoverRequest = { ...awsBase(request, "aws"), qualifiers: request.qualifiers, filter: request.filter };
+        if (request.expectedAccount !== undefined) req.awsAccountId = request.expectedAccount;
         const result = await aws.discover(req, {}, options);
         if (result.status !== "listed") return result;
         return { status: "listed", discovered: { provider: "aws", functions: toDiscoveredLambda(result.functions) }, warnings: result.warnings };

@@ -69,6 +69,11 @@ export interface UpstreamView {
   lastVerified?: string;
 }
 
+function splitKey(key: string): [string, string] {
+  const slash = key.indexOf("/");
+  return [key.slice(0, slash), key.slice(slash + 1)];
+}
+
 /**
  * Owns the watches, the queue, leader election and the reconcile loop. `start` returns once the
  * watches are running; `ready` says when they have synced. `stop` drains in-flight work,
@@ -81,6 +86,8 @@ export class Controller {
   private readonly reverifyTokens = new Map<string, string | undefined>();
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
   private readonly forced = new Set<string>();
+  /** Published state per upstream, for the credbroker_upstreams gauge without rescanning the fleet. */
+  private readonly states = new Map<string, string>();
   private readonly watches: WatchLoop[] = [];
   private readonly queue: WorkQueue;
   private readonly elector: ShardedElector | undefined;
@@ -190,10 +197,25 @@ export class Controller {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
       this.watches.push(
         createWatchLoop({ ...common, path: `/apis/${UPSTREAM_GROUP}/${UPSTREAM_VERSION}${prefix}/${UPSTREAM_PLURAL}`, onEvent: (t, o) => this.onUpstream(t, o), onSynced: () => logger.info({ namespace: ns ?? "*" }, "upstreams synced") }),
-        createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined }),
       );
     }
-    this.watches.push(createWatchLoop({ ...common, path: "/api/v1/namespaces", metadataOnly: true, onEvent: (t, o) => this.onNamespace(t, o), onSynced: () => undefined }));
+    // Upstreams may reference Secrets outside the watched namespaces unless the policy forbids it:
+    // the metadata-only Secret watch must cover every namespace a referenced Secret can live in.
+    const secretScopes = settings.secretRefPolicy === "same-namespace" ? scopes : [undefined];
+    for (const ns of secretScopes) {
+      const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
+      this.watches.push(createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined }));
+    }
+    // Reconciles wait for the namespace labels: Gloo's discovery label may sit on a namespace.
+    this.watches.push(
+      createWatchLoop({
+        ...common,
+        path: "/api/v1/namespaces",
+        metadataOnly: true,
+        onEvent: (t, o) => this.onNamespace(t, o),
+        onSynced: () => this.queue.run((key) => this.work(key), settings.concurrency),
+      }),
+    );
     this.unsubscribe.push(
       this.deps.secrets.onRotation((keys) => {
         logger.info({ upstreams: keys.length }, "secret rotated: requeueing the upstreams that use it");
@@ -202,7 +224,6 @@ export class Controller {
     );
     for (const w of this.watches) w.start();
     this.elector?.start();
-    this.queue.run((key) => this.work(key), settings.concurrency);
   }
 
   /**
@@ -245,6 +266,7 @@ export class Controller {
       this.queue.forget(key);
       this.deps.secrets.forget(key);
       this.deps.metrics.forgetUpstream(obj.metadata.namespace ?? "", obj.metadata.name);
+      this.setState(key, undefined);
       return;
     }
     this.objects.set(key, obj);
@@ -275,8 +297,8 @@ export class Controller {
   }
 
   private async work(key: string): Promise<void> {
-    if (!this.owns(key)) return;
     const fresh = this.forced.delete(key);
+    if (!this.owns(key)) return;
     const started = this.deps.clock.now();
     this.deps.secrets.forget(key);
     const result = await reconcile(this.objects.get(key), fresh, {
@@ -294,30 +316,32 @@ export class Controller {
     const { metrics, settings } = this.deps;
     switch (result.kind) {
       case "gone":
-        metrics.reconciles.inc({ result: "gone" });
+        metrics.reconciles.inc({ outcome: "gone", reason: "" });
         this.queue.forget(key);
         return;
       case "skipped":
-        metrics.reconciles.inc({ result: "skipped" });
+        metrics.reconciles.inc({ outcome: "skipped", reason: "" });
+        metrics.forgetUpstream(...splitKey(key));
+        this.setState(key, undefined);
         this.queue.succeeded(key);
         return;
       case "failed":
-        metrics.reconciles.inc({ result: result.error.reason });
-        metrics.reconcileSeconds.observe({ result: "failed" }, seconds);
+        metrics.reconciles.inc({ outcome: "failed", reason: result.error.reason });
+        metrics.reconcileSeconds.observe({ outcome: "failed" }, seconds);
         this.queue.retry(key);
         return;
       case "published": {
         this.rememberWritten(key, result.object);
-        const [namespace = "", name = ""] = key.split("/");
-        metrics.setUpstreamState(namespace, name, result.state, this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified");
-        metrics.reconciles.inc({ result: result.state });
-        metrics.reconcileSeconds.observe({ result: result.state }, seconds);
+        const reason = this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified";
+        metrics.setUpstreamState(...splitKey(key), result.state, reason);
+        metrics.reconciles.inc({ outcome: "published", reason });
+        metrics.reconcileSeconds.observe({ outcome: "published" }, seconds);
         if (result.transient) this.queue.retry(key);
         else {
           this.queue.succeeded(key);
           this.queue.schedulePeriodic(key, settings.verifyIntervalMs);
         }
-        this.updateStateGauge();
+        this.setState(key, result.state);
         return;
       }
     }
@@ -332,12 +356,16 @@ export class Controller {
     if (newer) this.objects.set(key, obj as WatchedObject);
   }
 
-  private updateStateGauge(): void {
-    const counts: Record<string, number> = { Pending: 0, Accepted: 0, Rejected: 0, Warning: 0, Unverified: 0 };
-    for (const key of this.objects.keys()) {
-      const v = this.view(key);
-      if (v && v.kind !== "other") counts[v.state] = (counts[v.state] ?? 0) + 1;
+  private setState(key: string, state: string | undefined): void {
+    const before = this.states.get(key);
+    if (before === state) return;
+    const gauge = this.deps.metrics.upstreamsByState;
+    if (before !== undefined) gauge.dec({ state: before });
+    if (state === undefined) this.states.delete(key);
+    else {
+      this.states.set(key, state);
+      gauge.inc({ state });
     }
-    for (const [state, n] of Object.entries(counts)) this.deps.metrics.upstreamsByState.set({ state }, n);
   }
+
 }

@@ -30,6 +30,8 @@ export interface Evaluation {
   outcomes: ConditionOutcome[];
   identity?: VerifiedIdentity;
   discovered?: DiscoveredEntries;
+  /** Problems found while discovering (keys missing or stale, a check skipped): folded into FunctionsDiscovered. */
+  warnings?: CredbrokerError[];
   /** Set when verification was answered by a passing fault: retry with backoff rather than at the routine interval. */
   transient: boolean;
 }
@@ -76,7 +78,14 @@ export async function evaluate(upstream: CloudUpstream, options: UpstreamOptions
 
   // EC2 instances are never written into the spec: awsEc2 upstreams are verified only.
   if (upstream.kind === "awsEc2") return evaluation;
-  const decision = discoveryDecision(upstream.meta, ctx.namespaceLabels, ctx.settings.discoveryMode);
+  let decision: { wanted: boolean; because: string };
+  try {
+    decision = discoveryDecision(upstream.meta, ctx.namespaceLabels, ctx.settings.discoveryMode);
+  } catch (err) {
+    // A bad discovery label on the namespace (or the upstream) is reported, not retried forever.
+    outcomes.push(failedOutcome("DiscoveryPermitted", toCredbrokerError(err, "reading the discovery label")));
+    return evaluation;
+  }
   if (!decision.wanted) return evaluation;
   const discovered = await discover(upstream, options, credentials, ctx);
   if (discovered.status !== "listed") {
@@ -85,7 +94,7 @@ export async function evaluate(upstream: CloudUpstream, options: UpstreamOptions
     return evaluation;
   }
   outcomes.push(ok("DiscoveryPermitted", "Listed", `functions listed (${decision.because})`));
-  for (const warning of discovered.warnings) outcomes.push(failedOutcome("FunctionsDiscovered", warning, "warning"));
+  if (discovered.warnings.length > 0) evaluation.warnings = discovered.warnings;
   switch (discovered.discovered.provider) {
     case "aws":
       evaluation.discovered = { kind: "aws", entries: lambdaEntries(discovered.discovered.functions, options.lambdaQualifiers, options.functionFilter) };
@@ -99,12 +108,17 @@ export async function evaluate(upstream: CloudUpstream, options: UpstreamOptions
   return evaluation;
 }
 
-/** The FunctionsDiscovered condition once the list has been merged and capped. */
-export function functionsOutcome(counts: FunctionCounts, maxFunctions: number): ConditionOutcome {
-  if (counts.truncated) {
-    return ok("FunctionsDiscovered", "FunctionListTruncated", `${counts.discovered} functions discovered; ${counts.published} published, the list is capped at ${maxFunctions}`);
-  }
-  return ok("FunctionsDiscovered", "Published", `${counts.discovered} functions discovered, ${counts.published} published`);
+/**
+ * The one FunctionsDiscovered condition once the list has been merged and capped: the counts,
+ * and every discovery warning folded in (the first one's reason names the condition). Pure.
+ */
+export function functionsOutcome(counts: FunctionCounts, maxFunctions: number, warnings: readonly CredbrokerError[] = []): ConditionOutcome {
+  const base = counts.truncated
+    ? ok("FunctionsDiscovered", "FunctionListTruncated", `${counts.discovered} functions discovered; ${counts.published} published, the list is capped at ${maxFunctions}`)
+    : ok("FunctionsDiscovered", "Published", `${counts.discovered} functions discovered, ${counts.published} published`);
+  const [first] = warnings;
+  if (first === undefined) return base;
+  return { ...failedOutcome("FunctionsDiscovered", first, "warning"), status: "False", message: [base.message, ...warnings.map((w) => w.message)].join("; ") };
 }
 
 function describeIdentity(identity: VerifiedIdentity): string {
@@ -204,6 +218,7 @@ async function discover(upstream: DiscoverableUpstream, options: UpstreamOptions
         region: upstream.spec.region,
         credentials: credentials.aws ?? { kind: "ambient" },
         roleArn: upstream.spec.roleArn,
+        expectedAccount: upstream.spec.awsAccountId,
         qualifiers: options.lambdaQualifiers,
         filter: options.functionFilter,
         fresh: ctx.fresh,

@@ -44,7 +44,9 @@ export interface UpstreamApi {
 function kubeFailure(call: string, err: unknown): CredbrokerError {
   const code = err instanceof ApiException ? err.code : undefined;
   const retryable = code === undefined || code >= 500 || code === 429;
-  return new CredbrokerError("InternalError", `kubernetes ${call} failed${code !== undefined ? ` with HTTP ${code}` : ""}`, { cause: err, retryable });
+  // client-node's ApiException carries the response body and headers: keep only what is safe to log.
+  const cause = err instanceof ApiException ? { status: err.code } : err instanceof Error ? { name: err.name, code: (err as { code?: unknown }).code } : undefined;
+  return new CredbrokerError("InternalError", `kubernetes ${call} failed${code !== undefined ? ` with HTTP ${code}` : ""}`, { cause, retryable });
 }
 
 const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);

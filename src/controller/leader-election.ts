@@ -93,6 +93,9 @@ class LeaseElector implements LeaderElector {
   private deadlineTimer: TimerHandle | undefined;
   private sleeper: { handle: TimerHandle; wake: () => void } | undefined;
   private lastObservedHolder: string | undefined;
+  /** The last lease record seen held by another replica, and when (our clock) it was first seen. */
+  private observedRecord = "";
+  private observedAtMs = 0;
 
   constructor(private readonly o: LeaderElectorOptions) {
     this.leaseName = o.name;
@@ -186,9 +189,16 @@ class LeaseElector implements LeaderElector {
     const ours = holder === this.o.identity;
     let slot = UNGATED;
     if (!ours) {
-      const renewedMs = microTimeMs(spec.renewTime);
+      // As client-go does: expiry is judged on our own clock, from when we first saw this exact
+      // record, never from the holder's renewTime, so clock skew between replicas cannot make
+      // two leaders. A record we have not seen change for a whole lease duration has expired.
+      const record = `${holder}|${String(spec.renewTime)}|${lease.metadata?.resourceVersion ?? ""}`;
+      if (record !== this.observedRecord) {
+        this.observedRecord = record;
+        this.observedAtMs = startedAt;
+      }
       const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      const expired = holder === "" || renewedMs === undefined || renewedMs + validMs < startedAt;
+      const expired = holder === "" || this.observedAtMs + validMs < startedAt;
       if (!expired) return "held-by-other";
       const granted = this.acquireSlot();
       if (granted === undefined) return "failed";

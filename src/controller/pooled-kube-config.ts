@@ -17,8 +17,12 @@ export class PooledKubeConfig extends KubeConfig {
     await super.applySecurityAuthentication(context);
     const created = context.getDispatcher();
     if (created === undefined) return;
+    // Exec and auth-provider plugins may hand out short-lived client certificates per request:
+    // those Agents must stay per request, or a rotated certificate would never be used.
+    const user = this.getCurrentUser();
+    if (user?.exec !== undefined || user?.authProvider !== undefined) return;
     const cluster = this.getCurrentCluster();
-    const key = JSON.stringify([cluster?.name, cluster?.server, this.getCurrentUser()?.name]);
+    const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
     const shared = this.dispatchers.get(key);
     if (shared === undefined) this.dispatchers.set(key, created);
     else {

@@ -43,6 +43,8 @@ export type DiscoverRequest =
       region: string;
       credentials: AwsCredentialInput;
       roleArn?: string | undefined;
+      /** As in VerifyRequest: discovery verifies first, through the same shared result. */
+      expectedAccount?: string | undefined;
       qualifiers: readonly LambdaQualifierKind[];
       filter: FunctionFilter;
       fresh: boolean;

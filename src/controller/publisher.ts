@@ -126,7 +126,7 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
   }
 
   const outcomes: ConditionOutcome[] = [...evaluation.outcomes];
-  if (counts !== undefined && !outcomes.some((o) => o.type === "FunctionsDiscovered")) outcomes.push(functionsOutcome(counts, settings.maxFunctions));
+  if (counts !== undefined) outcomes.push(functionsOutcome(counts, settings.maxFunctions, evaluation.warnings));
 
   for (let attempt = 1; ; attempt++) {
     const previous = readOwnStatus(current, settings.statusKey);
@@ -151,7 +151,7 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
     const answer = await api.mergePatch(namespace, name, patch);
     if (answer.kind === "patched") {
       deps.onWrite?.("status", "made");
-      if (previous?.state !== entry.state) await recordTransition(answer.object, previous?.state, entry, deps);
+      if (previous?.state !== entry.state && deps.canWrite()) await recordTransition(answer.object, previous?.state, entry, deps);
       return { spec, status: "patched", previousState: previous?.state, entry, object: answer.object };
     }
     deps.onWrite?.("status", answer.kind);

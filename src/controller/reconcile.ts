@@ -3,7 +3,8 @@ import type { Logger } from "pino";
 import { parseUpstreamOptions, type UpstreamOptions } from "../model/annotations.js";
 import type { ConditionOutcome } from "../model/conditions.js";
 import { toCredbrokerError, type CredbrokerError } from "../model/errors.js";
-import type { JsonObject } from "../model/fields.js";
+import { isObject, type JsonObject } from "../model/fields.js";
+import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
 import type { StatusState } from "../model/status-types.js";
 import { isCloudUpstream, parseUpstream, type CloudUpstream } from "../model/upstream.js";
 import { evaluate, failedOutcome, type EvaluateSettings, type Evaluation } from "./evaluate.js";
@@ -38,7 +39,10 @@ export async function reconcile(object: JsonObject | undefined, fresh: boolean, 
   if (object === undefined) return { kind: "gone" };
   try {
     const parsed = parseSpec(object);
-    if (parsed.kind === "skip") return { kind: "skipped", because: parsed.because };
+    if (parsed.kind === "skip") {
+      await withdraw(object, deps);
+      return { kind: "skipped", because: parsed.because };
+    }
 
     const evaluation = parsed.kind === "invalid" ? invalid(parsed.error) : await evaluate(parsed.upstream, parsed.options, {
       secrets: deps.secrets,
@@ -77,6 +81,26 @@ function parseSpec(object: JsonObject): ParsedSpec {
     if (error.reason === "InvalidSpec") return { kind: "invalid", error };
     throw error;
   }
+}
+
+/**
+ * An upstream that is no longer a cloud type (its spec was changed to static, kube...) keeps no
+ * credbroker status or ownership annotation: both would describe something that is not there.
+ */
+async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> {
+  const meta = isObject(object.metadata) ? object.metadata : {};
+  const annotations = isObject(meta.annotations) ? meta.annotations : {};
+  const statuses = isObject(object.status) && isObject(object.status.statuses) ? object.status.statuses : {};
+  const key = deps.settings.statusKey;
+  if (!(key in statuses) && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotations)) return;
+  if (!deps.canWrite()) throw new NotLeaderError();
+  const patch: JsonObject = {
+    metadata: { resourceVersion: meta.resourceVersion, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
+    status: { statuses: { [key]: null } },
+  };
+  // A conflict means the object changed again: the watch brings it back to the queue.
+  await deps.api.mergePatch(String(meta.namespace), String(meta.name), patch);
+  deps.onWrite?.("status", "made");
 }
 
 function invalid(error: CredbrokerError): Evaluation {

@@ -229,6 +229,11 @@ class ListWatchLoop implements WatchLoop {
 
   private async getPage(pathAndQuery: string): Promise<unknown> {
     const req = await openGet(this.o.kubeConfig, pathAndQuery, this.o.metadataOnly === true ? METADATA_LIST_ACCEPT : "application/json");
+    // stop() may have run while the request was being opened: it could not abort what it did not see.
+    if (this.stopped) {
+      req.abort(new KubeApiError(`list ${this.o.path} stopped`, undefined));
+      throw new KubeApiError(`list ${this.o.path} stopped`, undefined);
+    }
     this.current = req;
     const timer = this.o.clock.setTimeout(() => req.abort(new KubeApiError(`list ${this.o.path} timed out`, undefined)), this.o.requestTimeoutMs ?? 60_000);
     try {

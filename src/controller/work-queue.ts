@@ -144,7 +144,8 @@ export class WorkQueue {
 
   /**
    * Schedules `key` again after a transient failure, at min(maxMs, minMs·2^failures) ± jitter, and
-   * counts the failure. Keeps the priority of the run in flight. Returns the delay, or undefined when
+   * counts the failure. A forced run retries as `new`: the person's request was served once, and a
+   * key that keeps failing must not stay ahead of never-verified ones. Returns the delay, or undefined when
    * ignored (after shutdown, or when the key was forgotten during its run).
    */
   retry(key: string): number | undefined {
@@ -154,7 +155,8 @@ export class WorkQueue {
     const failures = this.failures.get(key) ?? 0;
     const delayMs = backoffDelayMs(this.backoff, failures, this.random);
     this.failures.set(key, failures + 1);
-    const priority = run?.priority ?? this.pending.get(key)?.priority ?? "routine";
+    const ran = run?.priority ?? this.pending.get(key)?.priority ?? "routine";
+    const priority: Priority = ran === "forced" ? "new" : ran;
     this.emit("retried", key, priority);
     this.add(key, { priority, delayMs });
     return delayMs;

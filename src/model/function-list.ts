@@ -115,7 +115,8 @@ export function mergeFunctionList<T>(input: MergeInput<T>, keyOf: (item: T) => s
     items,
     publishedAnnotation,
     counts: { discovered: input.discovered.length, published: ours.length, truncated: candidates.length > room },
-    changed: !listsEqual(input.current, items) || annotationBefore !== (publishedAnnotation ?? ""),
+    // Compared in sorted order: a hand-written list in another order is not rewritten for that alone.
+    changed: !listsEqual([...input.current].sort(byKey(keyOf)), items) || annotationBefore !== (publishedAnnotation ?? ""),
   };
 }
 

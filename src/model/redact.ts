@@ -39,12 +39,20 @@ export class Redactor {
   private readonly values = new Set<string>();
   private ordered: string[] = [];
 
+  /** At most this many values are remembered; the oldest (long rotated away) are forgotten first. */
+  constructor(private readonly maxValues = 20_000) {}
+
   /** Remembers secret values so they are removed wherever they later appear. Values under 6 chars are ignored (too likely to collide). */
   register(...values: (string | undefined)[]): void {
     let added = false;
     for (const v of values) {
       if (v === undefined || v.length < 6 || this.values.has(v)) continue;
       this.values.add(v);
+      // Sets iterate in insertion order: the first values are the oldest.
+      for (const old of this.values) {
+        if (this.values.size <= this.maxValues) break;
+        this.values.delete(old);
+      }
       // Multi-line values (PEM) are also matched line by line, in case they are printed folded.
       if (v.includes("\n")) for (const line of v.split(/\r?\n/)) if (line.length >= 16) this.values.add(line);
       added = true;

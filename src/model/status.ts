@@ -56,10 +56,18 @@ export function buildStatusEntry(input: StatusInput): StatusEntry {
   if (rejected !== undefined) {
     state = "Rejected";
     reason = sentence(rejected);
-  } else if (transient !== undefined) {
+  } else if (transient !== undefined && severityOf(transient) === "error") {
+    // The credentials could not be checked this pass: the last verdict stands.
     const kept = previous !== undefined && previous.state !== "Pending" ? previous.state : undefined;
-    state = kept ?? (severityOf(transient) === "error" ? "Pending" : verdictOf(ordered.filter((o) => o !== transient)).state);
+    state = kept ?? "Pending";
     reason = `${sentence(transient)}; ${kept !== undefined ? `keeping the last verdict (${kept})` : "will retry"}`;
+  } else if (transient !== undefined) {
+    // The credentials were checked; only discovery hit a passing fault. The verdict is this pass's,
+    // except that a Warning from an earlier discovery problem cannot be cleared by a pass that did not discover.
+    const checked = verdictOf(ordered.filter((o) => !isTransientOutcome(o)));
+    const keepWarning = checked.state === "Accepted" && previous?.state === "Warning";
+    state = keepWarning ? "Warning" : checked.state;
+    reason = checked.state === "Accepted" ? `${sentence(transient)}; ${keepWarning ? "keeping the last verdict (Warning)" : "will retry"}` : checked.reason;
   } else {
     ({ state, reason } = verdictOf(ordered));
   }

@@ -75,6 +75,34 @@ describe("leader election", () => {
     return spec === undefined ? {} : (spec as LeaseSpecView);
   }
 
+  it("does not take a lease that is being renewed, however skewed the holder's clock is", async () => {
+    // A holder whose clock runs an hour behind: every renewTime looks long expired to us.
+    const skewedRenew = (i: number) => new Date(Date.now() - 3_600_000 + i).toISOString().replace("Z", "000Z");
+    emulator.apply({
+      apiVersion: "coordination.k8s.io/v1",
+      kind: "Lease",
+      metadata: { namespace: "gloo-system", name: "skewed" },
+      spec: { holderIdentity: "behind-the-times", leaseDurationSeconds: 2, renewTime: skewedRenew(0) },
+    });
+    let renewals = 0;
+    const renewer = setInterval(() => {
+      const lease = structuredClone(emulator.get(LEASES, "gloo-system", "skewed")!);
+      (lease.spec as LeaseSpecView).renewTime = skewedRenew(++renewals);
+      emulator.apply(lease);
+    }, 300);
+    try {
+      const candidate = elector("skewed", "candidate");
+      candidate.elector.start();
+      await new Promise((resolve) => setTimeout(resolve, 3000));
+      expect(candidate.elector.isLeader()).toBe(false);
+      expect((emulator.get(LEASES, "gloo-system", "skewed")!.spec as LeaseSpecView).holderIdentity).toBe("behind-the-times");
+    } finally {
+      clearInterval(renewer);
+    }
+    // Once the holder stops renewing, the candidate takes over after a lease duration of silence.
+    await waitFor("the candidate to lead", () => (emulator.get(LEASES, "gloo-system", "skewed")!.spec as LeaseSpecView).holderIdentity === "candidate", 5000);
+  });
+
   it("lets exactly one of two candidates lead, and writes MicroTime the API server accepts", async () => {
     const a = elector("one-leader", "replica-a");
     const b = elector("one-leader", "replica-b");

@@ -164,3 +164,18 @@ describe("Azure functions", () => {
     expect(result.counts).toEqual({ discovered: 2, published: 2, truncated: false });
   });
 });
+
+describe("mergeLambdaFunctions and the order of a hand-written list", () => {
+  it("does not ask for a write just to sort a hand-written list", () => {
+    const current: LambdaFunctionSpec[] = [
+      { logicalName: "zeta", lambdaFunctionName: "zeta" },
+      { logicalName: "alpha", lambdaFunctionName: "alpha" },
+    ];
+    const merged = mergeLambdaFunctions({ current, discovered: [], publishedAnnotation: undefined });
+    expect(merged.changed).toBe(false);
+    // When something else changes, the list written is sorted.
+    const withNew = mergeLambdaFunctions({ current, discovered: [{ logicalName: "mid", lambdaFunctionName: "mid", qualifier: "$LATEST" }], publishedAnnotation: undefined });
+    expect(withNew.changed).toBe(true);
+    expect(withNew.items.map((e) => e.logicalName)).toEqual(["alpha", "mid", "zeta"]);
+  });
+});

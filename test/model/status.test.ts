@@ -29,6 +29,43 @@ function accepted(now = T0): StatusEntry {
 }
 
 describe("buildStatusEntry", () => {
+  it("takes this pass's verdict when only discovery hit a passing fault (a fixed key turns Rejected into Accepted)", () => {
+    const rejected = buildStatusEntry({
+      outcomes: [ok[0]!, { type: "Authenticated", status: "False", reason: "InvalidSecretKey", message: "signature does not match" }],
+      observedGeneration: 2,
+      now: T0,
+    });
+    expect(rejected.state).toBe("Rejected");
+    const next = buildStatusEntry({
+      previous: rejected,
+      outcomes: [...ok, { type: "DiscoveryPermitted", status: "Unknown", reason: "Throttled", message: "lambda:ListFunctions throttled" }],
+      observedGeneration: 2,
+      identity: IDENTITY,
+      now: T1,
+    });
+    expect(next.state).toBe("Accepted");
+    expect(next.reason).toContain("Throttled");
+    expect(next.details.conditions.find((c) => c.type === "DiscoveryPermitted")?.status).toBe("Unknown");
+  });
+
+  it("keeps a Warning when discovery could not run this pass", () => {
+    const warning = buildStatusEntry({
+      outcomes: [...ok, { type: "DiscoveryPermitted", status: "False", reason: "DiscoveryDenied", message: "lambda:ListFunctions denied" }],
+      observedGeneration: 2,
+      identity: IDENTITY,
+      now: T0,
+    });
+    expect(warning.state).toBe("Warning");
+    const next = buildStatusEntry({
+      previous: warning,
+      outcomes: [...ok, { type: "DiscoveryPermitted", status: "Unknown", reason: "ProviderUnavailable", message: "lambda down" }],
+      observedGeneration: 2,
+      identity: IDENTITY,
+      now: T1,
+    });
+    expect(next.state).toBe("Warning");
+  });
+
   it("is Accepted with an empty reason when authenticated", () => {
     const entry = accepted();
     expect(entry).toMatchObject({ state: "Accepted", reason: "", reportedBy: "credbroker" });

@@ -50,6 +50,8 @@ export interface AwsProviderOptions {
 /** Assumed-role sessions are reused until this long before they expire. */
 const SESSION_MARGIN_MS = 5 * 60_000;
 const ROLE_SESSION_NAME = "credbroker";
+/** Assumed-role sessions kept at most (one per credential, role and region in use). */
+const MAX_SESSIONS = 10_000;
 
 interface Session {
   keys: AwsKeys;
@@ -190,8 +192,19 @@ export class AwsProvider implements AwsCloudProvider {
       throw new CredbrokerError("InternalError", "aws sts:AssumeRole answered without credentials", { retryable: true });
     }
     const keys: AwsKeys = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
+    this.pruneSessions();
     this.sessions.set(sessionKey, { keys, expiresAtMs: c.Expiration?.getTime() ?? this.clock() + 15 * 60_000 });
     return { keys, secrets: [...secrets, keys.secretAccessKey, c.SessionToken] };
+  }
+
+  /** Drops expired sessions and, past MAX_SESSIONS, the oldest: rotated keys must not pile up live credentials. */
+  private pruneSessions(): void {
+    const now = this.clock();
+    for (const [key, session] of this.sessions) if (session.expiresAtMs <= now) this.sessions.delete(key);
+    for (const key of this.sessions.keys()) {
+      if (this.sessions.size < MAX_SESSIONS) break;
+      this.sessions.delete(key);
+    }
   }
 
   private baseCredentials(request: AwsVerifyRequest): AwsKeys | AwsKeysProvider | undefined {

@@ -3,8 +3,12 @@ import type { Reason } from "../../model/reasons.js";
 import { CloudCallError } from "../shared/call-error.js";
 import { sanitizedCause, sanitizeProviderText } from "../shared/sanitize.js";
 
-/** AADSTS codes that say the service is having a moment rather than that the credentials are wrong. */
-const TRANSIENT_AADSTS = new Set(["90033", "50196", "90006", "7000112"]);
+/**
+ * AADSTS codes that say the service is having a moment rather than that the credentials are wrong
+ * (90033 temporarily unavailable, 50196 loop detected, 90006 server error). 7000112 — the
+ * application is disabled — is a verdict, not among them.
+ */
+const TRANSIENT_AADSTS = new Set(["90033", "50196", "90006"]);
 
 const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "REQUEST_SEND_ERROR"]);
 
@@ -46,10 +50,8 @@ export function classifyAzureError(err: unknown, operation: string, secrets: rea
   const aadsts = aadstsCode(message);
   let reason: Reason;
   let code = rawCode ?? name;
-  if (aadsts !== undefined) {
-    code = `AADSTS${aadsts}`;
-    reason = TRANSIENT_AADSTS.has(aadsts) ? "ProviderUnavailable" : "AzureAuthFailed";
-  } else if (name === "AbortError" || name === "TimeoutError" || rawCode === "ETIMEDOUT") {
+  // Passing faults first: a throttled or failing service may still put an AADSTS code in its text.
+  if (name === "AbortError" || name === "TimeoutError" || rawCode === "ETIMEDOUT") {
     reason = "Timeout";
   } else if (rawCode !== undefined && NETWORK_CODES.has(rawCode)) {
     reason = "ProviderUnavailable";
@@ -57,6 +59,9 @@ export function classifyAzureError(err: unknown, operation: string, secrets: rea
     reason = "Throttled";
   } else if (status !== undefined && status >= 500) {
     reason = "ProviderUnavailable";
+  } else if (aadsts !== undefined) {
+    code = `AADSTS${aadsts}`;
+    reason = TRANSIENT_AADSTS.has(aadsts) ? "ProviderUnavailable" : "AzureAuthFailed";
   } else if (status === 404 && operation.startsWith("arm:sites")) {
     reason = "FunctionAppNotFound";
   } else if (status === 403 || rawCode === "AuthorizationFailed") {

@@ -26,7 +26,8 @@ export interface SharedResultsOptions<T> {
  */
 export class SharedResults<T> {
   private readonly entries = new Map<string, Entry<T>>();
-  private readonly inFlight = new Map<string, Promise<T>>();
+  /** In-flight computations; `fresh` marks one started by a forced request (never older than it). */
+  private readonly inFlight = new Map<string, { promise: Promise<T>; fresh: boolean }>();
 
   constructor(private readonly options: SharedResultsOptions<T>) {}
 
@@ -36,8 +37,9 @@ export class SharedResults<T> {
 
   /**
    * The cached value for `key` (hit), the in-flight computation for it (joined), or a new one
-   * (miss). With `fresh` the cache is skipped but an in-flight computation is still joined:
-   * it started no earlier than this request was made, so it answers it.
+   * (miss). With `fresh` the cache is skipped, and only an in-flight computation that was itself
+   * started fresh is joined: a routine one may have begun before whatever change prompted the
+   * forced request, so a forced request starts its own, which later requests then join.
    */
   async get(key: string, fresh: boolean, compute: () => Promise<T>): Promise<{ value: T; outcome: LookupOutcome }> {
     const now = this.options.clock();
@@ -47,8 +49,8 @@ export class SharedResults<T> {
       if (entry) this.entries.delete(key);
     }
     const pending = this.inFlight.get(key);
-    if (pending) return { value: await pending, outcome: "joined" };
-    const promise = this.start(key, compute);
+    if (pending && (pending.fresh || !fresh)) return { value: await pending.promise, outcome: "joined" };
+    const promise = this.start(key, compute, fresh);
     return { value: await promise, outcome: "miss" };
   }
 
@@ -57,18 +59,20 @@ export class SharedResults<T> {
     this.entries.clear();
   }
 
-  private start(key: string, compute: () => Promise<T>): Promise<T> {
-    const promise = (async () => {
+  private start(key: string, compute: () => Promise<T>, fresh: boolean): Promise<T> {
+    const flight = { promise: Promise.resolve() as Promise<T>, fresh };
+    flight.promise = (async () => {
       try {
         const value = await compute();
-        this.store(key, value);
+        // A superseded routine computation must not overwrite what a forced one stored.
+        if (this.inFlight.get(key) === flight || !this.entries.has(key)) this.store(key, value);
         return value;
       } finally {
-        this.inFlight.delete(key);
+        if (this.inFlight.get(key) === flight) this.inFlight.delete(key);
       }
     })();
-    this.inFlight.set(key, promise);
-    return promise;
+    this.inFlight.set(key, flight);
+    return flight.promise;
   }
 
   private store(key: string, value: T): void {

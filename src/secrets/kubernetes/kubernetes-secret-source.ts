@@ -6,7 +6,7 @@ import { isObject } from "../../model/fields.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../model/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
-import { ChangeListeners } from "../change-listeners.js";
+import { ChangeListeners, refKey } from "../change-listeners.js";
 import { SecretCache } from "../secret-cache.js";
 import type { ResolvedSecret, SecretRequest, SecretSource } from "../secret-source.js";
 import type { KubeConfig } from "@kubernetes/client-node";
@@ -32,6 +32,8 @@ export class KubernetesSecretSource implements SecretSource {
   readonly name = "kubernetes" as const;
   private readonly cache: SecretCache;
   private readonly listeners: ChangeListeners;
+  /** Secrets being read now, with the last watch event about them meanwhile (so a stale read is not cached). */
+  private readonly reads = new Map<string, { readers: number; events: number; lastVersion: string | null }>();
 
   constructor(private readonly options: KubernetesSecretSourceOptions) {
     this.cache = new SecretCache(options.cacheSize, "kubernetes", options.telemetry);
@@ -51,13 +53,24 @@ export class KubernetesSecretSource implements SecretSource {
         if (hit) return hit;
       }
       let secret: unknown;
+      const read = this.beginRead(ref);
       try {
         secret = await this.options.reader.read(ref.namespace, ref.name);
       } catch (err) {
-        if (err instanceof SecretNotFoundError) this.cache.rememberAbsent(ref, location);
+        if (err instanceof SecretNotFoundError && !read.overtaken()) this.cache.rememberAbsent(ref, location);
+        else if (err instanceof SecretNotFoundError) this.listeners.notify(ref);
         throw err;
+      } finally {
+        read.end();
       }
       const version = resourceVersionOf(isObject(secret) ? secret.metadata : undefined) ?? "";
+      if (read.overtaken(version)) {
+        // The Secret changed while it was being read: this copy may be the older one. Answer with
+        // it, cache nothing, and say it changed so its users resolve again and get the newer one.
+        this.cache.markStale(ref, null);
+        this.listeners.notify(ref);
+        return { material: parseKubernetesSecret(secret, expected), source: "kubernetes", version, location };
+      }
       let material: SecretMaterial;
       try {
         material = parseKubernetesSecret(secret, expected);
@@ -77,6 +90,28 @@ export class KubernetesSecretSource implements SecretSource {
   }
 
   /**
+   * Marks a read of `ref` in flight. `overtaken(version)` says whether the watch reported, while it
+   * ran, a version other than the one read (or a delete): then the copy read may be the older one.
+   * resourceVersions are compared for equality only, never ordered, as the API asks.
+   */
+  private beginRead(ref: SecretRef): { overtaken(version?: string): boolean; end(): void } {
+    const key = refKey(ref);
+    const state = this.reads.get(key) ?? { readers: 0, events: 0, lastVersion: null };
+    state.readers++;
+    this.reads.set(key, state);
+    const eventsAtStart = state.events;
+    let ended = false;
+    return {
+      overtaken: (version) => state.events > eventsAtStart && (version === undefined || state.lastVersion !== version),
+      end: () => {
+        if (ended) return;
+        ended = true;
+        if (--state.readers === 0) this.reads.delete(key);
+      },
+    };
+  }
+
+  /**
    * Feeds one event of a metadata-only Secret watch (`object.metadata` of a PartialObjectMetadata,
    * or of a full Secret). A tracked Secret whose resourceVersion changed, that was deleted, or that
    * appeared after being looked up while absent, loses its cached material and listeners are told.
@@ -86,6 +121,11 @@ export class KubernetesSecretSource implements SecretSource {
     if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return false;
     if (!isObject(metadata) || typeof metadata.namespace !== "string" || typeof metadata.name !== "string") return false;
     const ref: SecretRef = { namespace: metadata.namespace, name: metadata.name };
+    const reading = this.reads.get(refKey(ref));
+    if (reading !== undefined) {
+      reading.events++;
+      reading.lastVersion = type === "DELETED" ? null : (resourceVersionOf(metadata) ?? null);
+    }
     const entry = this.cache.peek(ref);
     if (entry === undefined) return false;
     if (type === "DELETED") {
