@@ -146,11 +146,13 @@ export const configSchema = z
     http: section({
       host: str("0.0.0.0", "address the HTTP interface binds to"),
       port: int(0, 65535, 8080, "port of the HTTP interface"),
-      auth: oneOf(["kubernetes", "token-file", "none"], "kubernetes", "how callers authenticate"),
-      tokenFile: optStr("file with one static bearer token per line (auth token-file)"),
-      allowAnonymousOnLoopback: bool(false, "accept unauthenticated calls, only when bound to loopback"),
-      requestsPerMinute: int(1, 100_000, 60, "requests per caller per minute"),
-      bodyLimitBytes: int(128, 1_048_576, 16_384, "largest request body"),
+      // The authenticated API (POST /v1/reverify, GET /v1/upstreams) is the next piece of the HTTP
+      // interface; its settings are validated now so configurations written for it stay valid.
+      auth: oneOf(["kubernetes", "token-file", "none"], "kubernetes", "how callers of the reverify/upstreams API authenticate (API not served yet; /healthz, /readyz, /metrics are open)"),
+      tokenFile: optStr("file with one static bearer token per line (auth token-file; API not served yet)"),
+      allowAnonymousOnLoopback: bool(false, "accept unauthenticated API calls, only when bound to loopback (API not served yet)"),
+      requestsPerMinute: int(1, 100_000, 60, "API requests per caller per minute (API not served yet)"),
+      bodyLimitBytes: int(128, 1_048_576, 16_384, "largest API request body (API not served yet)"),
     }),
     log: section({
       level: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info", "log level"),

@@ -94,7 +94,7 @@ function specPatchFor(obj: JsonObject, discovered: DiscoveredEntries, maxFunctio
  * Writes nothing that is already there. Throws NotLeaderError when the lease is lost, and
  * CredbrokerError (retryable) when the API server fails.
  */
-export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps): Promise<PublishReport> {
+export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps, options: { forced?: boolean } = {}): Promise<PublishReport> {
   const { api, settings } = deps;
   const { namespace, name } = nameOf(object);
   let current = object;
@@ -140,7 +140,8 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
       now,
       reportedBy: settings.reportedBy,
     });
-    if (!statusChanged(previous, entry, now, settings.heartbeatMs)) {
+    // A forced re-verification is someone asking "is it still good?": its new lastVerified is the answer, so it is written at once.
+    if (!statusChanged(previous, entry, now, options.forced === true ? 0 : settings.heartbeatMs)) {
       deps.onWrite?.("status", "skipped");
       return { spec, status: "unchanged", previousState: previous?.state, entry, object: current };
     }

@@ -52,7 +52,7 @@ export async function reconcile(object: JsonObject | undefined, fresh: boolean, 
       fresh,
     });
 
-    const report = await publish(object, evaluation, { api: deps.api, settings: deps.settings, canWrite: deps.canWrite, ...(deps.onWrite ? { onWrite: deps.onWrite } : {}) });
+    const report = await publish(object, evaluation, { api: deps.api, settings: deps.settings, canWrite: deps.canWrite, ...(deps.onWrite ? { onWrite: deps.onWrite } : {}) }, { forced: fresh });
     if (report.status === "gone") return { kind: "gone" };
     if (report.previousState !== report.entry.state) {
       deps.logger.info({ upstream: keyOf(object), from: report.previousState ?? "new", to: report.entry.state, reason: report.entry.reason }, "upstream state changed");

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readOwnStatus } from "../../src/model/status.js";
 import { startSandbox, SAMPLE_AWS, SAMPLE_AZURE, type Sandbox } from "../../src/sandbox/index.js";
@@ -90,8 +91,12 @@ describe("credbroker run against the sandbox (sample world)", () => {
   it("never logs a secret value", () => {
     const text = broker.logs.join("");
     expect(text.length).toBeGreaterThan(0);
-    for (const secret of [SAMPLE_AWS.secretAccessKey, SAMPLE_AZURE.clientSecret, SAMPLE_AZURE.masterKey, SAMPLE_AZURE.createOrderKey, sandbox.info.vault.token]) {
+    const jwt = readFileSync(sandbox.info.vault.jwtFile, "utf8").trim();
+    for (const secret of [SAMPLE_AWS.secretAccessKey, SAMPLE_AZURE.clientSecret, SAMPLE_AZURE.masterKey, SAMPLE_AZURE.createOrderKey, sandbox.info.vault.token, jwt]) {
       expect(text).not.toContain(secret);
     }
+    // No Vault token the broker was issued, and no JWT, in any form.
+    expect(text).not.toMatch(/hvs\.[A-Za-z0-9_-]{16,}/);
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });

@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../src/model/fields.js";
 import { readOwnStatus } from "../../src/model/status.js";
@@ -60,12 +61,18 @@ describe("a running broker follows changes", () => {
   });
 
   it("re-verifies against STS, bypassing the shared cache, when the reverify annotation changes", async () => {
-    const before = sandbox.aws.counters.get("sts:GetCallerIdentity");
-    const verifiedBefore = status("team-orders", "orders-ec2")!.details.lastVerified;
-    annotate("team-orders", "orders-ec2", "credbroker.io/reverify", "now");
-    await eventually("a fresh STS call", () => sandbox.aws.counters.get("sts:GetCallerIdentity") > before, 5000);
-    expect(status("team-orders", "orders-ec2")!.state).toBe("Accepted");
+    const misses = async () => ((await broker.metrics.cloudCache.get()).values.find((v) => v.labels.kind === "verify" && v.labels.result === "miss")?.value ?? 0);
+    const stsBefore = sandbox.aws.counters.callsFor("sts:GetCallerIdentity", SAMPLE_AWS.accountId, "eu-west-1");
+    const missesBefore = await misses();
+    const verifiedBefore = status("team-orders", "orders-ec2")!.details.lastVerified!;
     expect(verifiedBefore).toBeDefined();
+    annotate("team-orders", "orders-ec2", "credbroker.io/reverify", "now");
+    await eventually("lastVerified to move", () => status("team-orders", "orders-ec2")!.details.lastVerified !== verifiedBefore, 5000);
+    // orders-ec2 is the only upstream verified in eu-west-1: the new call is its forced one, past the cache.
+    expect(sandbox.aws.counters.callsFor("sts:GetCallerIdentity", SAMPLE_AWS.accountId, "eu-west-1")).toBe(stsBefore + 1);
+    expect(await misses()).toBeGreaterThan(missesBefore);
+    expect(Date.parse(status("team-orders", "orders-ec2")!.details.lastVerified!)).toBeGreaterThan(Date.parse(verifiedBefore));
+    expect(status("team-orders", "orders-ec2")!.state).toBe("Accepted");
   });
 
   it("keeps the last verdict while Vault is sealed, showing the condition Unknown, and recovers", async () => {
@@ -111,8 +118,11 @@ describe("a running broker follows changes", () => {
     expect(metrics).toMatch(/credbroker_upstream_state\{[^}]*name="orders-lambda"/);
   });
 
-  it("never logs a secret value", () => {
+  it("never logs a secret value: keys, the service-account JWT, or any Vault token", () => {
     const text = broker.logs.join("");
-    for (const secret of [SAMPLE_AWS.secretAccessKey, sandbox.info.vault.token, "not/the/right/secret/key/EXAMPLEKEY000000"]) expect(text).not.toContain(secret);
+    const jwt = readFileSync(sandbox.info.vault.jwtFile, "utf8").trim();
+    for (const secret of [SAMPLE_AWS.secretAccessKey, sandbox.info.vault.token, "not/the/right/secret/key/EXAMPLEKEY000000", jwt, jwt.split(".")[2]!]) expect(text).not.toContain(secret);
+    expect(text).not.toMatch(/hvs\.[A-Za-z0-9_-]{16,}/);
+    expect(text).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\.eyJ/);
   });
 });
