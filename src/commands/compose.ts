@@ -2,6 +2,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
+import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsProvider } from "../cloud/aws/aws-provider.js";
 import { AzureProvider } from "../cloud/azure/azure-provider.js";
 import { CloudVerifier } from "../cloud/shared/cloud-verifier.js";
@@ -60,10 +61,22 @@ export async function buildSecrets(config: Config, kc: PooledKubeConfig, deps: {
   return { port: createSecretPort(resolver, kubernetes), start: () => resolver.start(), stop: () => resolver.stop() };
 }
 
+/**
+ * The broker's own AWS credentials (environment, IRSA web identity, instance profile), resolved
+ * once and refreshed before they expire: one chain for the process, not one per SDK client.
+ */
+function ambientAwsCredentials(): () => Promise<{ accessKeyId: string; secretAccessKey: string; sessionToken?: string }> {
+  const chain = defaultProvider();
+  return async () => {
+    const c = await chain();
+    return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken !== undefined ? { sessionToken: c.sessionToken } : {}) };
+  };
+}
+
 /** Builds the AWS and Azure providers behind the shared verification cache. Reads the extra CA files (I/O). */
 export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ port: CloudPort; close(): void }> {
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
-  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca });
+  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
   const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca });
   const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: Date.now, telemetry: deps.metrics };
   return {
