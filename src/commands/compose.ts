@@ -14,6 +14,7 @@ import type { CloudPort, SecretPort } from "../controller/ports.js";
 import { PooledKubeConfig } from "../controller/pooled-kube-config.js";
 import { createSecretPort } from "../controller/secrets-adapter.js";
 import { parseSecretRefPolicy, type SecretRefPolicy } from "../model/annotations.js";
+import { createSystemClock } from "../model/clock.js";
 import { CredbrokerError } from "../model/errors.js";
 import type { Redactor } from "../model/redact.js";
 import { validateStatusKey } from "../model/status.js";
@@ -78,7 +79,7 @@ export async function buildCloud(config: Config, deps: { metrics: Metrics }): Pr
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
   const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
   const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca });
-  const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: Date.now, telemetry: deps.metrics };
+  const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics };
   return {
     port: createCloudPort(new CloudVerifier(aws, shared), new CloudVerifier(azure, shared)),
     close: () => aws.close(),

@@ -2,7 +2,7 @@
 import type { PooledKubeConfig } from "../controller/pooled-kube-config.js";
 import type { DestinationStream } from "pino";
 import type { Config } from "../config.js";
-import { createSystemClock } from "../controller/clock.js";
+import { createSystemClock } from "../model/clock.js";
 import { Controller } from "../controller/controller.js";
 import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { createOpsApp, listenOps } from "../http/ops-server.js";

@@ -9,7 +9,7 @@ import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIden
 import { canonicalJson } from "../model/text.js";
 import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../model/clock.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import type { CloudPort, SecretPort } from "./ports.js";
 import { reconcile } from "./reconcile.js";

@@ -1,8 +1,9 @@
 // Lease-based leader election on coordination.k8s.io/v1: acquire when free or expired, renew every retry period, stop leading at the renew deadline.
 import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { Clock, TimerHandle } from "../model/clock.js";
 import type { Logger } from "../observability/log.js";
 import { jittered } from "./backoff.js";
-import type { Clock, TimerHandle } from "./clock.js";
+import { Sleeper } from "./sleeper.js";
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;
@@ -91,13 +92,14 @@ class LeaseElector implements LeaderElector {
   /** Local time until which our last successful write lets us lead. */
   private validUntil = 0;
   private deadlineTimer: TimerHandle | undefined;
-  private sleeper: { handle: TimerHandle; wake: () => void } | undefined;
+  private readonly sleeper: Sleeper;
   private lastObservedHolder: string | undefined;
   /** The last lease record seen held by another replica, and when (our clock) it was first seen. */
   private observedRecord = "";
   private observedAtMs = 0;
 
   constructor(private readonly o: LeaderElectorOptions) {
+    this.sleeper = new Sleeper(o.clock);
     this.leaseName = o.name;
     this.api = o.kubeConfig.makeApiClient(CoordinationV1Api);
     this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
@@ -120,10 +122,7 @@ class LeaseElector implements LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopLeading("stopped");
-    if (this.sleeper !== undefined) {
-      this.o.clock.clearTimeout(this.sleeper.handle);
-      this.sleeper.wake();
-    }
+    this.sleeper.wake();
     await this.running;
   }
 
@@ -163,7 +162,7 @@ class LeaseElector implements LeaderElector {
       if (attempt === "held-by-other") this.stopLeading("another replica holds the lease");
       // A failed renewal keeps us leading until the deadline timer says otherwise.
       const waitMs = this.leading ? this.retryPeriodMs : jittered(this.retryPeriodMs * 1.1, 0.1, this.o.random);
-      await this.sleep(waitMs);
+      await this.sleeper.sleep(waitMs);
     }
   }
 
@@ -284,16 +283,6 @@ class LeaseElector implements LeaderElector {
     this.leading = false;
     this.o.logger?.info({ lease: this.o.name, identity: this.o.identity, why }, "stopped leading");
     this.o.onStoppedLeading?.();
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.sleeper = undefined;
-        resolve();
-      };
-      this.sleeper = { handle: this.o.clock.setTimeout(wake, ms), wake };
-    });
   }
 
   /** One API call with a deadline on our clock (client-node has no per-call timeout, but honours a request signal). */

@@ -1,11 +1,12 @@
 // Our own list+watch loop: paged list, watch from its resourceVersion, relist on 410, restart with backoff on anything else, and a stall watchdog.
 import { createInterface } from "node:readline";
 import type { KubeConfig } from "@kubernetes/client-node";
+import type { Clock, TimerHandle } from "../model/clock.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import type { Logger } from "../observability/log.js";
 import { backoffDelayMs, type BackoffSettings } from "./backoff.js";
-import type { Clock, TimerHandle } from "./clock.js";
 import { KubeApiError, openGet, readJson, type OpenedRequest } from "./kube-request.js";
+import { Sleeper } from "./sleeper.js";
 
 export type WatchEventType = "added" | "modified" | "deleted";
 
@@ -94,7 +95,7 @@ class ListWatchLoop implements WatchLoop {
   private running: Promise<void> | undefined;
   private stopped = false;
   private current: OpenedRequest | undefined;
-  private sleeper: { handle: TimerHandle; wake: () => void } | undefined;
+  private readonly sleeper: Sleeper;
   private failures = 0;
   private goneStreak = 0;
   private isSynced = false;
@@ -102,6 +103,7 @@ class ListWatchLoop implements WatchLoop {
   private rv: string | undefined;
 
   constructor(private readonly o: WatchLoopOptions) {
+    this.sleeper = new Sleeper(o.clock);
     this.backoff = { minMs: o.backoff.minMs, maxMs: o.backoff.maxMs, jitter: o.backoff.jitter ?? 0.2 };
   }
 
@@ -125,10 +127,7 @@ class ListWatchLoop implements WatchLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     this.current?.abort(new Error("watch loop stopped"));
-    if (this.sleeper !== undefined) {
-      this.o.clock.clearTimeout(this.sleeper.handle);
-      this.sleeper.wake();
-    }
+    this.sleeper.wake();
     await this.running;
   }
 
@@ -169,19 +168,9 @@ class ListWatchLoop implements WatchLoop {
       this.failures++;
       if (outcome === "stalled") this.o.logger?.warn({ path: this.o.path, stallTimeoutMs: this.o.stallTimeoutMs }, "watch silent too long; restarting");
       else this.o.logger?.debug({ path: this.o.path, outcome, delayMs }, "watch ended; restarting");
-      await this.sleep(delayMs);
+      await this.sleeper.sleep(delayMs);
     }
     this.current = undefined;
-  }
-
-  private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const wake = () => {
-        this.sleeper = undefined;
-        resolve();
-      };
-      this.sleeper = { handle: this.o.clock.setTimeout(wake, ms), wake };
-    });
   }
 
   private query(extra: Record<string, string>): string {

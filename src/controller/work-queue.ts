@@ -1,8 +1,8 @@
 // The controller's work queue: deduplicated upstream keys with priorities, delays, per-key backoff, a global rate limit and bounded concurrency.
 import { backoffDelayMs, jittered, type BackoffSettings } from "./backoff.js";
-import type { Clock, TimerHandle } from "./clock.js";
+import type { Clock, TimerHandle } from "../model/clock.js";
 import { Heap } from "./heap.js";
-import { TokenBucket } from "./token-bucket.js";
+import { TokenBucket } from "../model/token-bucket.js";
 
 /** forced: a person asked (HTTP, annotation); new: never verified; routine: periodic refresh and ordinary changes. */
 export type Priority = "forced" | "new" | "routine";
@@ -100,7 +100,10 @@ export class WorkQueue {
     this.random = options.random;
     this.backoff = { ...DEFAULT_QUEUE_BACKOFF, ...options.backoff };
     this.periodicJitter = options.periodicJitter ?? 0.1;
-    this.bucket = new TokenBucket({ perSecond: options.ratePerSecond, burst: options.burst ?? options.ratePerSecond }, this.clock.now());
+    const pace = { perSecond: options.ratePerSecond, burst: options.burst ?? options.ratePerSecond };
+    // A burst below one would never let a start through; the shared bucket allows it (a pacer's burst is its rate).
+    if (!(pace.perSecond > 0) || !(pace.burst >= 1)) throw new RangeError("token bucket needs perSecond > 0 and burst >= 1");
+    this.bucket = new TokenBucket(pace, this.clock.now());
     this.onEvent = options.onEvent;
   }
 

@@ -15,7 +15,7 @@ import { describeCloudProviderContract, type ContractFixture } from "./provider-
 
 type Wrap = <V, D extends V>(p: CloudProvider<V, D>) => CloudProvider<V, D>;
 const raw: Wrap = (p) => p;
-const shared: Wrap = (p) => new CloudVerifier(p, { cacheTtlMs: 60_000, clock: Date.now, telemetry: silentCloudTelemetry() });
+const shared: Wrap = (p) => new CloudVerifier(p, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: silentCloudTelemetry() });
 
 async function awsFixture(wrap: Wrap): Promise<ContractFixture<AwsVerifyRequest, AwsDiscoverRequest>> {
   const aws = await createAwsEmulator();

@@ -1,6 +1,6 @@
 // Lease leader election against the Kubernetes emulator: one leader, takeover after expiry, release handover, stepping down at the renew deadline, shards.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createSystemClock, FakeClock } from "../../src/controller/clock.js";
+import { createSystemClock, FakeClock } from "../../src/model/clock.js";
 import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../src/controller/leader-election.js";
 import { createShardedElector, shardOf, type ShardedElector } from "../../src/controller/shards.js";
 import { createKubeEmulator, LEASES, type KubeEmulator } from "../../src/sandbox/kube/index.js";

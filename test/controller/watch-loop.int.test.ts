@@ -1,6 +1,6 @@
 // The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createSystemClock } from "../../src/controller/clock.js";
+import { createSystemClock } from "../../src/model/clock.js";
 import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../src/controller/watch-loop.js";
 import { createKubeEmulator, SECRETS, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
 import { adminKubeConfig, upstream, waitFor } from "./helpers.js";

@@ -59,13 +59,3 @@ export function upstreamValidator(options: { pruning?: boolean } = {}): Validate
   return ajv.compile(structural(loadUpstreamSchema(), options.pruning ?? true, true) as Schema);
 }
 
-/** Applies a JSON merge patch (RFC 7386) the way the API server does, for tests. */
-export function applyMergePatch(target: unknown, patch: unknown): unknown {
-  if (!isSchema(patch)) return patch;
-  const out: Schema = isSchema(target) ? { ...target } : {};
-  for (const [k, v] of Object.entries(patch)) {
-    if (v === null) delete out[k];
-    else out[k] = applyMergePatch(out[k], v);
-  }
-  return out;
-}

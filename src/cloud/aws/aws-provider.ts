@@ -1,5 +1,6 @@
 // The AWS provider: verifies keys with STS (AssumeRole first when a role is named) and discovers Lambda functions, paced per account-region.
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import { createSystemClock, sleepOn, type Clock, type Sleep } from "../../model/clock.js";
 import type { AwsCredentials, SecretMaterial } from "../../model/credentials.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
 import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
@@ -14,7 +15,6 @@ import type {
   VerifyResult,
 } from "../provider.js";
 import { discoverFailure, verdictOf } from "../shared/call-error.js";
-import { realSleep, type Clock, type Sleep } from "../shared/clock.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
 import { KeyedPacer } from "../shared/token-bucket.js";
@@ -35,7 +35,9 @@ export interface AwsProviderSettings {
 export interface AwsProviderOptions {
   settings: AwsProviderSettings;
   telemetry?: CloudTelemetry;
+  /** Default: the system clock. */
   clock?: Clock;
+  /** How the Lambda pacer waits; default: timers on `clock`. */
   sleep?: Sleep;
   /** CA bundle for https endpoints (see loadTrustedCas). */
   ca?: readonly string[];
@@ -89,8 +91,8 @@ export class AwsProvider implements AwsCloudProvider {
   private readonly sessions = new Map<string, Session>();
 
   constructor(private readonly options: AwsProviderOptions) {
-    this.clock = options.clock ?? Date.now;
-    this.sleep = options.sleep ?? realSleep;
+    this.clock = options.clock ?? createSystemClock();
+    this.sleep = options.sleep ?? sleepOn(this.clock);
     this.clients = new AwsClientFactory({
       stsEndpoint: options.settings.stsEndpoint,
       lambdaEndpoint: options.settings.lambdaEndpoint,
@@ -181,7 +183,7 @@ export class AwsProvider implements AwsCloudProvider {
     if (request.roleArn === undefined) return { keys: base, secrets };
     const sessionKey = this.fingerprints.of([...secrets, request.roleArn, request.region]);
     const cached = this.sessions.get(sessionKey);
-    if (!renew && cached && cached.expiresAtMs - SESSION_MARGIN_MS > this.clock()) {
+    if (!renew && cached && cached.expiresAtMs - SESSION_MARGIN_MS > this.clock.now()) {
       return { keys: cached.keys, secrets: [...secrets, cached.keys.secretAccessKey, cached.keys.sessionToken ?? ""] };
     }
     const sts = this.clients.sts(request.region, base);
@@ -193,13 +195,13 @@ export class AwsProvider implements AwsCloudProvider {
     }
     const keys: AwsKeys = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
     this.pruneSessions();
-    this.sessions.set(sessionKey, { keys, expiresAtMs: c.Expiration?.getTime() ?? this.clock() + 15 * 60_000 });
+    this.sessions.set(sessionKey, { keys, expiresAtMs: c.Expiration?.getTime() ?? this.clock.now() + 15 * 60_000 });
     return { keys, secrets: [...secrets, keys.secretAccessKey, c.SessionToken] };
   }
 
   /** Drops expired sessions and, past MAX_SESSIONS, the oldest: rotated keys must not pile up live credentials. */
   private pruneSessions(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     for (const [key, session] of this.sessions) if (session.expiresAtMs <= now) this.sessions.delete(key);
     for (const key of this.sessions.keys()) {
       if (this.sessions.size < MAX_SESSIONS) break;

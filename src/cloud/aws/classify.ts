@@ -1,7 +1,7 @@
 // Maps AWS SDK errors (STS, Lambda, network) to reasons: permanent verdicts about credentials, or transient faults.
 import type { Reason } from "../../model/reasons.js";
-import { CloudCallError } from "../shared/call-error.js";
-import { sanitizedCause, sanitizeProviderText } from "../shared/sanitize.js";
+import type { CloudCallError } from "../shared/call-error.js";
+import { classifiedCallError, networkCodes, retryAfterMs } from "../shared/classify-helpers.js";
 
 /** Error codes by reason; the SDK puts the AWS error code in `name`. */
 const BY_CODE: Record<string, Reason> = {
@@ -28,7 +28,7 @@ const BY_CODE: Record<string, Reason> = {
   RequestTimeoutException: "Timeout",
 };
 
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "UND_ERR_SOCKET"]);
+const NETWORK_CODES = networkCodes("UND_ERR_SOCKET");
 
 interface SdkErrorShape {
   name?: unknown;
@@ -36,12 +36,6 @@ interface SdkErrorShape {
   message?: unknown;
   $metadata?: { httpStatusCode?: unknown };
   $response?: { headers?: Record<string, unknown> };
-}
-
-function retryAfterMs(err: SdkErrorShape): number | undefined {
-  const raw = err.$response?.headers?.["retry-after"];
-  const seconds = typeof raw === "string" ? Number(raw) : NaN;
-  return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
 }
 
 /**
@@ -68,12 +62,7 @@ export function classifyAwsError(err: unknown, operation: string, secrets: reado
     else reason = "InternalError";
   }
   const code = network && sysCode !== undefined ? sysCode : name;
-  const text = sanitizeProviderText(message, secrets);
-  const wait = retryAfterMs(e);
-  return new CloudCallError(reason, "aws", operation, `aws ${operation} failed: ${code}${status === undefined ? "" : ` (HTTP ${status})`}${text === "" ? "" : `: ${text}`}`, {
-    code,
-    ...(status === undefined ? {} : { httpStatus: status }),
-    ...(wait === undefined ? {} : { retryAfterMs: wait }),
-    cause: sanitizedCause(code, message, secrets),
-  });
+  // Delay-seconds only, as this classifier has always read it (no HTTP-date).
+  const wait = retryAfterMs(e.$response?.headers?.["retry-after"]);
+  return classifiedCallError({ provider: "aws", reason, operation, code, status, message, secrets, retryAfterMs: wait });
 }

@@ -1,8 +1,8 @@
 // One Lambda discovery sweep: ListFunctions with full Marker paging, ListAliases per kept function, every call paced per account-region.
 import { ListAliasesCommand, ListFunctionsCommand, type LambdaClient } from "@aws-sdk/client-lambda";
+import { mapWithConcurrency } from "../../model/concurrency.js";
 import { functionMatches } from "../../model/function-filter.js";
 import type { AwsDiscoverRequest, DiscoveredFunction } from "../provider.js";
-import { mapWithConcurrency } from "../shared/limits.js";
 import { sortLambda } from "./discovered.js";
 
 type AwsFunction = Extract<DiscoveredFunction, { provider: "aws" }>;

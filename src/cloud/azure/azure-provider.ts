@@ -1,5 +1,7 @@
 // The Azure provider: an Entra ID token for ARM proves the principal, the function app must exist, discovery lists functions and checks keys.
 import type { AzureServicePrincipal, SecretMaterial } from "../../model/credentials.js";
+import { createSystemClock, type Clock } from "../../model/clock.js";
+import { mapWithConcurrency } from "../../model/concurrency.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
 import { functionMatches } from "../../model/function-filter.js";
 import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
@@ -15,9 +17,7 @@ import type {
   VerifyResult,
 } from "../provider.js";
 import { CloudCallError, discoverFailure, verdictOf } from "../shared/call-error.js";
-import type { Clock } from "../shared/clock.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
-import { mapWithConcurrency } from "../shared/limits.js";
 import { ArmFunctionApps, armScope, type FunctionAppRef } from "./arm-function-apps.js";
 import { createAzureCredential } from "./azure-credential.js";
 import { classifyAzureError } from "./classify.js";
@@ -33,7 +33,8 @@ export interface AzureProviderSettings {
 export interface AzureProviderOptions {
   settings: AzureProviderSettings;
   telemetry?: CloudTelemetry;
-  clock?: Clock;
+  /** Read for call durations only; default: the system clock. */
+  clock?: Pick<Clock, "now">;
   /** CA bundle (see loadTrustedCas) trusted for the authority and ARM. */
   ca?: readonly string[];
   /** Federated token file; principals without secret or certificate then use WorkloadIdentityCredential. */
@@ -63,7 +64,7 @@ export class AzureProvider implements AzureCloudProvider {
   private readonly ctx: CallContext;
 
   constructor(private readonly options: AzureProviderOptions) {
-    this.ctx = { provider: "azure", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: options.clock ?? Date.now, classify: classifyAzureError };
+    this.ctx = { provider: "azure", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: options.clock ?? createSystemClock(), classify: classifyAzureError };
   }
 
   verifyKey(request: AzureVerifyRequest): CacheKeyParts {

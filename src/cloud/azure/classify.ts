@@ -1,7 +1,7 @@
 // Maps @azure/identity and ARM errors to reasons: AADSTS codes are auth verdicts, 404/403 are app verdicts, 429/5xx/network are transient.
 import type { Reason } from "../../model/reasons.js";
-import { CloudCallError } from "../shared/call-error.js";
-import { sanitizedCause, sanitizeProviderText } from "../shared/sanitize.js";
+import type { CloudCallError } from "../shared/call-error.js";
+import { classifiedCallError, networkCodes, retryAfterMs } from "../shared/classify-helpers.js";
 
 /**
  * AADSTS codes that say the service is having a moment rather than that the credentials are wrong
@@ -10,7 +10,7 @@ import { sanitizedCause, sanitizeProviderText } from "../shared/sanitize.js";
  */
 const TRANSIENT_AADSTS = new Set(["90033", "50196", "90006"]);
 
-const NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ENOTFOUND", "EAI_AGAIN", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "REQUEST_SEND_ERROR"]);
+const NETWORK_CODES = networkCodes("REQUEST_SEND_ERROR");
 
 interface AzureErrorShape {
   name?: unknown;
@@ -23,15 +23,6 @@ interface AzureErrorShape {
 /** The AADSTS code in an identity error's text (MSAL folds the Entra response into the message). Pure. */
 export function aadstsCode(text: string): string | undefined {
   return /AADSTS(\d{5,8})/.exec(text)?.[1];
-}
-
-function retryAfterMs(err: AzureErrorShape): number | undefined {
-  const raw = err.response?.headers?.get?.("retry-after");
-  if (raw === undefined) return undefined;
-  const seconds = Number(raw);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(raw);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
 /**
@@ -77,12 +68,6 @@ export function classifyAzureError(err: unknown, operation: string, secrets: rea
   } else {
     reason = "InternalError";
   }
-  const text = sanitizeProviderText(message, secrets);
-  const wait = retryAfterMs(e);
-  return new CloudCallError(reason, "azure", operation, `azure ${operation} failed: ${code}${status === undefined ? "" : ` (HTTP ${status})`}${text === "" ? "" : `: ${text}`}`, {
-    code,
-    ...(status === undefined ? {} : { httpStatus: status }),
-    ...(wait === undefined ? {} : { retryAfterMs: wait }),
-    cause: sanitizedCause(code, message, secrets),
-  });
+  const wait = retryAfterMs(e.response?.headers?.get?.("retry-after"), Date.now);
+  return classifiedCallError({ provider: "azure", reason, operation, code, status, message, secrets, retryAfterMs: wait });
 }

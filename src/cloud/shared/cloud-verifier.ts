@@ -3,7 +3,7 @@ import { toCredbrokerError } from "../../model/errors.js";
 import type { CloudTelemetry } from "../../model/telemetry.js";
 import type { CacheKeyParts, CloudName, CloudProvider, DiscoverContext, DiscoverResult, VerifyResult } from "../provider.js";
 import { discoverFailure } from "./call-error.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../model/clock.js";
 import { Fingerprinter } from "./fingerprint.js";
 import { ConcurrencyLimiter } from "./limits.js";
 import { SharedResults } from "./shared-results.js";
@@ -15,7 +15,7 @@ export interface CloudVerifierOptions {
   unknownTtlMs?: number;
   /** Provider computations (verifications plus discoveries) in flight at once; default 16. */
   concurrency?: number;
-  clock: Clock;
+  clock: Pick<Clock, "now">;
   telemetry: CloudTelemetry;
   /** Cached results kept at most per kind; default 10,000. */
   maxEntries?: number;

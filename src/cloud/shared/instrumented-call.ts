@@ -2,7 +2,7 @@
 import type { CloudTelemetry } from "../../model/telemetry.js";
 import type { CloudName } from "../provider.js";
 import type { CloudCallError } from "./call-error.js";
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../model/clock.js";
 
 /** Turns anything an SDK threw into a CloudCallError with no secret in it. Pure. */
 export type Classifier = (err: unknown, operation: string, secrets: readonly string[]) => CloudCallError;
@@ -11,7 +11,7 @@ export interface CallContext {
   provider: CloudName;
   telemetry: CloudTelemetry;
   /** Milliseconds, for the duration histogram. */
-  clock: Clock;
+  clock: Pick<Clock, "now">;
   classify: Classifier;
 }
 
@@ -21,7 +21,7 @@ export interface CallContext {
  * built by the classifier from the SDK error and the call's `secrets` (which it scrubs).
  */
 export async function instrumentedCall<T>(ctx: CallContext, operation: string, secrets: readonly string[], call: () => Promise<T>): Promise<T> {
-  const startedMs = ctx.clock();
+  const startedMs = ctx.clock.now();
   const labels = { provider: ctx.provider, operation };
   try {
     const value = await call();
@@ -32,6 +32,6 @@ export async function instrumentedCall<T>(ctx: CallContext, operation: string, s
     ctx.telemetry.providerCalls.inc({ ...labels, result: error.reason });
     throw error;
   } finally {
-    ctx.telemetry.providerCallSeconds.observe(labels, Math.max(0, ctx.clock() - startedMs) / 1000);
+    ctx.telemetry.providerCallSeconds.observe(labels, Math.max(0, ctx.clock.now() - startedMs) / 1000);
   }
 }

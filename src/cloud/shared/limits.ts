@@ -1,4 +1,4 @@
-// Bounded concurrency: a semaphore for calls of one provider, and a pool for mapping over many items.
+// Bounded concurrency: a semaphore for calls of one provider (the pool for mapping over many items is model/concurrency.ts).
 
 /** At most `max` tasks run at once; the rest wait in arrival order. */
 export class ConcurrencyLimiter {
@@ -26,16 +26,3 @@ export class ConcurrencyLimiter {
   }
 }
 
-/** Maps `items` with at most `limit` calls of `fn` in flight; results keep the input order. Rejects with the first failure. */
-export async function mapWithConcurrency<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(Math.max(1, limit), items.length) }, worker));
-  return results;
-}

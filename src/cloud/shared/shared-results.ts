@@ -1,5 +1,5 @@
 // A TTL cache with single-flight: identical concurrent requests share one computation, finished results are reused until they expire.
-import type { Clock } from "./clock.js";
+import type { Clock } from "../../model/clock.js";
 
 export type LookupOutcome = "hit" | "miss" | "joined";
 
@@ -9,7 +9,7 @@ interface Entry<T> {
 }
 
 export interface SharedResultsOptions<T> {
-  clock: Clock;
+  clock: Pick<Clock, "now">;
   /** How long a result is reused. */
   ttlMs: number;
   /** How long a result `ttlFor` marks as short-lived is reused (0: not at all). */
@@ -42,7 +42,7 @@ export class SharedResults<T> {
    * forced request, so a forced request starts its own, which later requests then join.
    */
   async get(key: string, fresh: boolean, compute: () => Promise<T>): Promise<{ value: T; outcome: LookupOutcome }> {
-    const now = this.options.clock();
+    const now = this.options.clock.now();
     if (!fresh) {
       const entry = this.entries.get(key);
       if (entry && entry.expiresAtMs > now) return { value: entry.value, outcome: "hit" };
@@ -79,7 +79,7 @@ export class SharedResults<T> {
     const kind = this.options.ttlFor?.(value) ?? "normal";
     const ttl = kind === "normal" ? this.options.ttlMs : (this.options.shortTtlMs ?? 0);
     if (ttl <= 0) return;
-    const now = this.options.clock();
+    const now = this.options.clock.now();
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAtMs: now + ttl });
     const max = this.options.maxEntries ?? 10_000;

@@ -1,5 +1,6 @@
 // Pacing below a provider quota: an adaptive token bucket per key (AWS account+region), halving on throttling and recovering slowly.
-import type { Clock, Sleep } from "./clock.js";
+import type { Clock, Sleep } from "../../model/clock.js";
+import { TokenBucket } from "../../model/token-bucket.js";
 
 export interface AdaptiveBucketOptions {
   /** The ceiling, in requests per second (e.g. `aws.lambdaRequestsPerSecond`). */
@@ -13,23 +14,22 @@ export interface AdaptiveBucketOptions {
 /**
  * One bucket: holds up to one second of tokens at the current rate (the burst), refills at the
  * current rate. `reserve` never blocks: it takes a token (possibly in advance) and says how long
- * to wait for it, so concurrent callers queue in arrival order. Time is read from `clock` only.
+ * to wait for it, so concurrent callers queue in arrival order. Time is read from `clock` only;
+ * the tokens are a model TokenBucket whose rate this wrapper moves.
  */
 export class AdaptiveTokenBucket {
   private rate: number;
-  private tokens: number;
-  private updatedMs: number;
+  private readonly bucket: TokenBucket;
   private readonly minRate: number;
   private readonly recoveryPerSecond: number;
 
   constructor(
     private readonly options: AdaptiveBucketOptions,
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, "now">,
   ) {
     if (!(options.maxRatePerSecond > 0)) throw new Error("maxRatePerSecond must be positive");
     this.rate = options.maxRatePerSecond;
-    this.tokens = options.maxRatePerSecond;
-    this.updatedMs = clock();
+    this.bucket = new TokenBucket({ perSecond: this.rate, burst: this.rate }, clock.now());
     this.minRate = Math.min(options.minRatePerSecond ?? 0.5, options.maxRatePerSecond);
     this.recoveryPerSecond = (options.recoveryFractionPerSecond ?? 0.05) * options.maxRatePerSecond;
   }
@@ -42,24 +42,27 @@ export class AdaptiveTokenBucket {
 
   /** Takes one token; returns the milliseconds to wait before using it (0 when available now). */
   reserve(): number {
-    this.refill();
-    this.tokens -= 1;
-    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens / this.rate) * 1000);
+    return this.bucket.reserve(this.refill());
   }
 
   /** The provider throttled us: halve the rate and drop the burst, so the next calls spread out. */
   throttled(): void {
     this.refill();
-    this.rate = Math.max(this.minRate, this.rate / 2);
-    this.tokens = Math.min(this.tokens, 0);
+    this.setRate(Math.max(this.minRate, this.rate / 2));
+    this.bucket.drain();
   }
 
-  private refill(): void {
-    const now = this.clock();
-    const elapsedSeconds = Math.max(0, now - this.updatedMs) / 1000;
-    this.updatedMs = now;
-    this.tokens = Math.min(this.rate, this.tokens + elapsedSeconds * this.rate);
-    this.rate = Math.min(this.options.maxRatePerSecond, this.rate + elapsedSeconds * this.recoveryPerSecond);
+  /** Refills at the rate in force until now, then lets the rate recover for the time that passed; returns now. */
+  private refill(): number {
+    const now = this.clock.now();
+    const elapsedSeconds = this.bucket.refill(now) / 1000;
+    this.setRate(Math.min(this.options.maxRatePerSecond, this.rate + elapsedSeconds * this.recoveryPerSecond));
+    return now;
+  }
+
+  private setRate(rate: number): void {
+    this.rate = rate;
+    this.bucket.setRate({ perSecond: rate, burst: rate });
   }
 }
 
@@ -69,7 +72,7 @@ export class KeyedPacer {
 
   constructor(
     private readonly options: AdaptiveBucketOptions,
-    private readonly clock: Clock,
+    private readonly clock: Pick<Clock, "now">,
     private readonly sleep: Sleep,
   ) {}
 

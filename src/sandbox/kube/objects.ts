@@ -1,8 +1,9 @@
 // Object semantics over the store: create, replace, patch, delete, get and list with the API server's metadata, precondition and error rules.
 import { randomBytes, randomUUID } from "node:crypto";
 import { isObject, type JsonObject } from "../../model/fields.js";
+import { applyMergePatch } from "../../model/merge-patch.js";
 import { normalize } from "./kinds.js";
-import { deepEqual, jsonPatch, JsonPatchError, mergePatch, stripStrategicDirectives } from "./patch.js";
+import { deepEqual, jsonPatch, JsonPatchError, stripStrategicDirectives } from "./patch.js";
 import { groupVersion, resourceKey, type ResourceRegistry, type ResourceType } from "./resources.js";
 import type { SchemaNode } from "./schema.js";
 import type { Matcher } from "./selectors.js";
@@ -230,8 +231,8 @@ export class ObjectApi {
     let patched: unknown;
     try {
       if (contentType === JSON_PATCH) patched = jsonPatch(existing, patchDoc);
-      else if (contentType === STRATEGIC_PATCH) patched = mergePatch(existing, stripStrategicDirectives(patchDoc));
-      else patched = mergePatch(existing, patchDoc);
+      else if (contentType === STRATEGIC_PATCH) patched = applyMergePatch(existing, stripStrategicDirectives(patchDoc));
+      else patched = applyMergePatch(existing, patchDoc);
     } catch (err) {
       if (err instanceof JsonPatchError) throw new KubeStatusError(422, "Invalid", `the server rejected our request due to an error in our request: ${err.message}`);
       throw err;

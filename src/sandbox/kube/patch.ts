@@ -1,16 +1,5 @@
-// Pure patch algorithms: JSON merge patch (RFC 7386) and JSON patch (RFC 6902), both returning new values.
+// Pure patch algorithms beside model/merge-patch.ts (the one RFC 7386 merge patch): strategic-patch directives and JSON patch (RFC 6902).
 import { isObject, type JsonObject } from "../../model/fields.js";
-
-/** Applies an RFC 7386 merge patch; `null` deletes, objects merge, everything else replaces. Never mutates its inputs. */
-export function mergePatch(target: unknown, patch: unknown): unknown {
-  if (!isObject(patch)) return structuredClone(patch);
-  const result: JsonObject = isObject(target) ? { ...target } : {};
-  for (const [key, value] of Object.entries(patch)) {
-    if (value === null) delete result[key];
-    else result[key] = mergePatch(result[key], value);
-  }
-  return result;
-}
 
 /**
  * Drops strategic-merge-patch directives (`$patch`, `$setElementOrder/...`, `$retainKeys`, `$deleteFromPrimitiveList/...`)

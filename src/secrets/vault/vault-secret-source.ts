@@ -1,13 +1,14 @@
 // VaultSecretSource: reads Gloo secrets from Vault KV through one TokenManager, caches them, and polls cached ones for rotation.
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
+import { createSystemClock, type Clock, type Random, type TimerHandle } from "../../model/clock.js";
+import { mapWithConcurrency } from "../../model/concurrency.js";
 import type { SecretMaterial } from "../../model/credentials.js";
 import { SecretNotFoundError, toCredbrokerError } from "../../model/errors.js";
 import { parseVaultKv1Payload, parseVaultPayload } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../model/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
 import { ChangeListeners } from "../change-listeners.js";
-import { createSystemClock, type Clock, type Random, type TimerHandle } from "../clock.js";
 import { SecretCache, type CachedSecret } from "../secret-cache.js";
 import type { ResolvedSecret, SecretRequest, SecretSource } from "../secret-source.js";
 import { createVaultAuth, type ReadTextFile, type VaultAuthSettings } from "./auth.js";
@@ -109,15 +110,10 @@ export class VaultSecretSource implements SecretSource {
    * keep the cached state. I/O; never throws. Exposed for tests and for a forced resync.
    */
   async pollOnce(): Promise<void> {
-    const entries = this.cache.snapshot();
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < entries.length && this.state !== "stopped") {
-        const entry = entries[next++];
-        if (entry) await this.check(entry);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(this.options.pollConcurrency ?? 4, entries.length) }, worker));
+    // Once stopped, the remaining entries are passed over without a read.
+    await mapWithConcurrency(this.cache.snapshot(), this.options.pollConcurrency ?? 4, async (entry) => {
+      if (this.state !== "stopped") await this.check(entry);
+    });
   }
 
   private async check(entry: CachedSecret): Promise<void> {

@@ -39,7 +39,7 @@ describe("shared verification at fleet scale", () => {
   });
 
   it("costs at most one GetCallerIdentity and one ListFunctions sweep per credential and region per interval for 1,000 concurrent upstreams", async () => {
-    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: () => now, telemetry: metrics, concurrency: 8 });
+    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics, concurrency: 8 });
     const upstreams: AwsDiscoverRequest[] = Array.from({ length: 1000 }, (_, i) => ({
       kind: "aws",
       region: REGIONS[i % 2] as string,

@@ -83,7 +83,7 @@ function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: numbe
     cacheTtlMs: options.ttl ?? 60_000,
     ...(options.unknownTtl === undefined ? {} : { unknownTtlMs: options.unknownTtl }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
-    clock: () => now,
+    clock: { now: () => now },
     telemetry: rec.telemetry,
   });
   return { fake, verifier, rec, advance: (ms: number) => (now += ms) };

@@ -9,7 +9,7 @@ function deferred<T>() {
 
 describe("SharedResults", () => {
   it("joins identical concurrent requests into one computation", async () => {
-    const results = new SharedResults<string>({ clock: () => 0, ttlMs: 1000 });
+    const results = new SharedResults<string>({ clock: { now: () => 0 }, ttlMs: 1000 });
     let calls = 0;
     const gate = deferred<string>();
     const compute = () => {
@@ -25,7 +25,7 @@ describe("SharedResults", () => {
   });
 
   it("never answers a forced request with a computation that started before it", async () => {
-    const results = new SharedResults<string>({ clock: () => 0, ttlMs: 1000 });
+    const results = new SharedResults<string>({ clock: { now: () => 0 }, ttlMs: 1000 });
     const old = deferred<string>();
     const routine = results.get("k", false, () => old.promise);
     const forced = results.get("k", true, () => Promise.resolve("after the fix"));

@@ -5,7 +5,7 @@ import { AdaptiveTokenBucket, KeyedPacer } from "../../../src/cloud/shared/token
 describe("AdaptiveTokenBucket", () => {
   it("allows a burst of one second's worth, then spaces calls at the rate", () => {
     let now = 0;
-    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 10 }, () => now);
+    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 10 }, { now: () => now });
     const waits = Array.from({ length: 12 }, () => bucket.reserve());
     expect(waits.slice(0, 10)).toEqual(Array(10).fill(0));
     expect(waits[10]).toBe(100);
@@ -16,7 +16,7 @@ describe("AdaptiveTokenBucket", () => {
 
   it("halves on throttling, never below the floor, and recovers slowly to the ceiling", () => {
     let now = 0;
-    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 12, minRatePerSecond: 1, recoveryFractionPerSecond: 0.1 }, () => now);
+    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 12, minRatePerSecond: 1, recoveryFractionPerSecond: 0.1 }, { now: () => now });
     bucket.throttled();
     expect(bucket.ratePerSecond).toBe(6);
     bucket.throttled();
@@ -30,7 +30,7 @@ describe("AdaptiveTokenBucket", () => {
   });
 
   it("drops the burst after throttling, so the next call waits", () => {
-    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 10 }, () => 0);
+    const bucket = new AdaptiveTokenBucket({ maxRatePerSecond: 10 }, { now: () => 0 });
     bucket.throttled();
     expect(bucket.reserve()).toBe(200);
   });
@@ -40,7 +40,7 @@ describe("KeyedPacer", () => {
   it("shares one bucket per key and keeps keys independent", async () => {
     let now = 0;
     const slept: number[] = [];
-    const pacer = new KeyedPacer({ maxRatePerSecond: 2 }, () => now, (ms) => {
+    const pacer = new KeyedPacer({ maxRatePerSecond: 2 }, { now: () => now }, (ms) => {
       slept.push(ms);
       now += ms;
       return Promise.resolve();

@@ -1,17 +1,18 @@
 // Merge patch (RFC 7386) and JSON patch (RFC 6902) as the emulator applies them.
 import { describe, expect, it } from "vitest";
-import { jsonPatch, JsonPatchError, mergePatch, stripStrategicDirectives } from "../../../src/sandbox/kube/patch.js";
+import { applyMergePatch } from "../../../src/model/merge-patch.js";
+import { jsonPatch, JsonPatchError, stripStrategicDirectives } from "../../../src/sandbox/kube/patch.js";
 
-describe("mergePatch", () => {
+describe("applyMergePatch, as the emulator applies merge patches", () => {
   it("merges objects, deletes on null, replaces arrays and scalars, and leaves its inputs alone", () => {
     const target = { a: { b: 1, c: 2 }, list: [1, 2], keep: true };
     const patch = { a: { b: null, d: 3 }, list: [3], added: "x" };
-    expect(mergePatch(target, patch)).toEqual({ a: { c: 2, d: 3 }, list: [3], keep: true, added: "x" });
+    expect(applyMergePatch(target, patch)).toEqual({ a: { c: 2, d: 3 }, list: [3], keep: true, added: "x" });
     expect(target).toEqual({ a: { b: 1, c: 2 }, list: [1, 2], keep: true });
   });
 
   it("replaces the whole document when the patch is not an object", () => {
-    expect(mergePatch({ a: 1 }, [1])).toEqual([1]);
+    expect(applyMergePatch({ a: 1 }, [1])).toEqual([1]);
   });
 });
 

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVaultEmulator, type VaultEmulator } from "../../../src/sandbox/vault/index.js";
-import { FakeClock, expectVaultError, fakeReviewer, vaultClient } from "./fixtures.js";
+import { FakeClock } from "../../../src/model/clock.js";
+import { START_MS, expectVaultError, fakeReviewer, vaultClient } from "./fixtures.js";
 
 describe("Vault emulator: tokens and auth methods", () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START_MS);
   let vault: VaultEmulator;
 
   beforeAll(async () => {
@@ -59,26 +60,26 @@ describe("Vault emulator: tokens and auth methods", () => {
   it("renews within the max TTL and caps the lease with a warning beyond it", async () => {
     const client = vaultClient(vault);
     await client.kubernetesLogin({ mount_point: "kubernetes", role: "credbroker", jwt: "jwt-broker" });
-    clock.advanceSeconds(300);
+    clock.advance(300_000);
     const renewed = await client.tokenRenewSelf({ increment: 600 });
     expect(renewed.auth.lease_duration).toBe(600);
     expect(renewed.warnings).toBeNull();
-    clock.advanceSeconds(500);
+    clock.advance(500_000);
     expect((await client.tokenRenewSelf({ increment: 600 })).auth.lease_duration).toBe(600);
-    clock.advanceSeconds(500); // 1300 s of the 1800 s max TTL used
+    clock.advance(500_000); // 1300 s of the 1800 s max TTL used
     const capped = await client.tokenRenewSelf({ increment: "1h" });
     expect(capped.auth.lease_duration).toBe(500);
     expect(capped.warnings).toEqual(['TTL of "1h0m0s" exceeded the effective max_ttl of "8m20s"; TTL value is capped accordingly']);
-    clock.advanceSeconds(500);
+    clock.advance(500_000);
     await expectVaultError(client.tokenLookupSelf(), 403, ["permission denied"]);
   });
 
   it("expires a token at its TTL without renewal", async () => {
     const client = vaultClient(vault);
     await client.kubernetesLogin({ mount_point: "kubernetes", role: "credbroker", jwt: "jwt-broker" });
-    clock.advanceSeconds(599);
+    clock.advance(599_000);
     expect((await client.tokenLookupSelf()).data.ttl).toBe(1);
-    clock.advanceSeconds(1);
+    clock.advance(1000);
     await expectVaultError(client.tokenLookupSelf(), 403, ["permission denied"]);
   });
 

@@ -1,18 +1,10 @@
-// Shared test helpers for the Vault emulator: a fake clock, a fake TokenReview and node-vault clients.
+// Shared test helpers for the Vault emulator: the fake clock's start, a fake TokenReview and node-vault clients.
 import nodeVault from "node-vault";
 import { expect } from "vitest";
 import type { TokenReviewer, VaultEmulator } from "../../../src/sandbox/vault/index.js";
 
+/** Where the fake clock (src/model/clock.ts) starts in these tests, so TTLs expire without sleeping. */
 export const START_MS = Date.parse("2025-01-01T00:00:00Z");
-
-/** A clock tests move by hand, so TTLs expire without sleeping. */
-export class FakeClock {
-  nowMs = START_MS;
-  readonly now = (): number => this.nowMs;
-  advanceSeconds(seconds: number): void {
-    this.nowMs += seconds * 1000;
-  }
-}
 
 /** A TokenReview that knows a fixed set of JWTs, each standing for `namespace:name`; any other JWT is unauthenticated. */
 export function fakeReviewer(accounts: Record<string, string>): TokenReviewer {

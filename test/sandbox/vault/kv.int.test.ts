@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVaultEmulator, type VaultEmulator } from "../../../src/sandbox/vault/index.js";
-import { FakeClock, START_MS, expectVaultError, vaultClient } from "./fixtures.js";
+import { FakeClock } from "../../../src/model/clock.js";
+import { START_MS, expectVaultError, vaultClient } from "./fixtures.js";
 
 describe("Vault emulator: KV v2 and v1", () => {
-  const clock = new FakeClock();
+  const clock = new FakeClock(START_MS);
   let vault: VaultEmulator;
   let root: ReturnType<typeof vaultClient>;
 
@@ -39,12 +40,12 @@ describe("Vault emulator: KV v2 and v1", () => {
 
   it("answers a soft-deleted version 404 with its metadata, and undeletes it", async () => {
     await root.write("secret/data/app/soft", { data: { k: "v" } });
-    clock.advanceSeconds(60);
+    clock.advance(60_000);
     await root.delete("secret/data/app/soft");
     const body = await expectVaultError(root.read("secret/data/app/soft"), 404);
     expect(body["data"]).toEqual({
       data: null,
-      metadata: { version: 1, destroyed: false, deletion_time: new Date(clock.nowMs).toISOString(), created_time: new Date(clock.nowMs - 60_000).toISOString(), custom_metadata: null },
+      metadata: { version: 1, destroyed: false, deletion_time: new Date(clock.now()).toISOString(), created_time: new Date(clock.now() - 60_000).toISOString(), custom_metadata: null },
     });
     await root.write("secret/undelete/app/soft", { versions: [1] });
     expect((await root.read("secret/data/app/soft")).data.data).toEqual({ k: "v" });

@@ -8,7 +8,7 @@ import { createVaultAuth } from "../../../src/secrets/vault/auth.js";
 import { TokenManager } from "../../../src/secrets/vault/token-manager.js";
 import { createVaultClient, type VaultClient } from "../../../src/secrets/vault/vault-client.js";
 import { VaultSecretSource, type VaultSourceSettings } from "../../../src/secrets/vault/vault-secret-source.js";
-import type { ManualClock } from "../fake-clock.js";
+import type { FakeClock } from "../../../src/model/clock.js";
 import type { Sandbox } from "../sandbox.js";
 
 export const POLL_INTERVAL_MS = 5000;
@@ -49,7 +49,7 @@ export interface BuiltSource {
  * The same wiring as createVaultSecretSource, with the real client wrapped to record issued tokens
  * (a decorator of our own VaultClient interface; every call still reaches the emulator).
  */
-export async function buildSource(settings: VaultSourceSettings, deps: { clock: ManualClock; logger: Logger; telemetry: SecretsTelemetry; cacheSize?: number }): Promise<BuiltSource> {
+export async function buildSource(settings: VaultSourceSettings, deps: { clock: FakeClock; logger: Logger; telemetry: SecretsTelemetry; cacheSize?: number }): Promise<BuiltSource> {
   const real = await createVaultClient(settings, { logger: deps.logger, telemetry: deps.telemetry });
   const built: BuiltSource = { source: undefined as unknown as VaultSecretSource, tokens: [], fileReads: 0 };
   const record = async <T extends { token: string }>(p: Promise<T>): Promise<T> => {

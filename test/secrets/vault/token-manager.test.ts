@@ -6,7 +6,7 @@ import { silentSecretsTelemetry } from "../../../src/model/telemetry.js";
 import type { VaultAuth } from "../../../src/secrets/vault/auth.js";
 import { TokenManager } from "../../../src/secrets/vault/token-manager.js";
 import type { VaultAuthResult, VaultClient, VaultTokenInfo } from "../../../src/secrets/vault/vault-client.js";
-import { ManualClock } from "../fake-clock.js";
+import { FakeClock } from "../../../src/model/clock.js";
 
 /** A Vault that issues tokens with a TTL capped by a max TTL, on the manual clock. */
 class FakeVault implements VaultClient {
@@ -19,7 +19,7 @@ class FakeVault implements VaultClient {
   renewFails: "no" | "down" | "denied" = "no";
 
   constructor(
-    private readonly clock: ManualClock,
+    private readonly clock: FakeClock,
     private readonly ttlSeconds: number,
     private readonly maxTtlSeconds: number,
   ) {}
@@ -67,7 +67,7 @@ class FakeVault implements VaultClient {
 const auth: VaultAuth = { method: "kubernetes", key: "kubernetes:kubernetes:credbroker", ownsToken: true, login: (c) => c.loginKubernetes("kubernetes", "credbroker", "jwt") };
 
 function setup(ttlSeconds = 30, maxTtlSeconds = 3600, random = 0) {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const vault = new FakeVault(clock, ttlSeconds, maxTtlSeconds);
   const manager = new TokenManager({ client: vault, auth, clock, random: () => random, logger: pino({ level: "silent" }), telemetry: silentSecretsTelemetry() });
   const read = () => manager.run((t) => vault.read(t));
@@ -173,7 +173,7 @@ describe("TokenManager", () => {
   });
 
   it("does not revoke a token it was handed in a file", async () => {
-    const clock = new ManualClock();
+    const clock = new FakeClock();
     const vault = new FakeVault(clock, 30, 60);
     const handed: VaultAuth = { ...auth, method: "token", ownsToken: false };
     const manager = new TokenManager({ client: vault, auth: handed, clock, random: () => 0, logger: pino({ level: "silent" }), telemetry: silentSecretsTelemetry() });

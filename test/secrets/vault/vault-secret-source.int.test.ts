@@ -1,7 +1,7 @@
 // VaultSecretSource against the Vault emulator with node-vault: the contract on KV v2 (kubernetes login) and KV v1 (token file), polling.
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createVaultSecretSource } from "../../../src/secrets/vault/vault-secret-source.js";
-import { ManualClock } from "../fake-clock.js";
+import { FakeClock } from "../../../src/model/clock.js";
 import { toVaultData } from "../fixtures.js";
 import { captureLog } from "../log-capture.js";
 import { glooVaultPath, startSandbox } from "../sandbox.js";
@@ -11,7 +11,7 @@ import { brokerSettings, POLL_INTERVAL_MS, tokenFileSettings } from "./harness.j
 const log = captureLog();
 
 secretSourceContract("vault", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const sandbox = await startSandbox({ clock: clock.now });
   const make = () => createVaultSecretSource(brokerSettings(sandbox), { logger: log.logger, telemetry: new Metrics(), cacheSize: 100, clock, random: () => 0.5 });
   const source = await make();
@@ -28,7 +28,7 @@ secretSourceContract("vault", async () => {
 
 // KV v1 (Gloo's layout without data/) and token-file auth, with the root token: the policy only covers the KV v2 layout.
 secretSourceContract("vault", async () => {
-  const clock = new ManualClock();
+  const clock = new FakeClock();
   const sandbox = await startSandbox({ clock: clock.now });
   const settings = await tokenFileSettings(sandbox, sandbox.vault.rootToken, { kvMount: "kv", kvVersion: 1 });
   const make = () => createVaultSecretSource(settings, { logger: log.logger, telemetry: new Metrics(), cacheSize: 100, clock, random: () => 0.5 });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import type { SecretRef } from "../../../src/model/upstream.js";
 import { Metrics } from "../../../src/observability/metrics.js";
-import { ManualClock } from "../fake-clock.js";
+import { FakeClock } from "../../../src/model/clock.js";
 import { awsFlat, ISSUED_VALUES, toVaultData } from "../fixtures.js";
 import { captureLog, expectNoValues, failureOf } from "../log-capture.js";
 import { BROKER_ACCOUNT, BROKER_NAMESPACE, glooVaultPath, startSandbox, type Sandbox } from "../sandbox.js";
@@ -15,7 +15,7 @@ const log = captureLog();
 const ref: SecretRef = { namespace: "gloo-system", name: "aws-creds" };
 
 describe("Vault token lifecycle", () => {
-  let clock: ManualClock;
+  let clock: FakeClock;
   let sandbox: Sandbox;
   const built: BuiltSource[] = [];
   const renewals = () => sandbox.vault.counters.get("renew-self", "ok");
@@ -27,7 +27,7 @@ describe("Vault token lifecycle", () => {
   };
 
   beforeAll(async () => {
-    clock = new ManualClock();
+    clock = new FakeClock();
     sandbox = await startSandbox({ clock: clock.now, ttlSeconds: 30, maxTtlSeconds: 3600 });
     sandbox.vault.configureKubernetesRole("kubernetes", "credbroker-short", {
       boundServiceAccountNames: [BROKER_ACCOUNT],

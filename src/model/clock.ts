@@ -1,20 +1,38 @@
-// Time as a dependency: the controller plumbing reads time and sets timers only through a Clock, so tests can drive it.
+// Time as an injected dependency for every layer: the Clock interface, the real clock and a fake for tests.
+// They sit in model/ (which reads no clock) because secrets/ and cloud/ may import only model/; nothing here reads
+// the clock at import time — only a clock built by `createSystemClock()`, when its methods are called, does.
 
 /** An opaque timer id; only the clock that made it can clear it. */
 export interface TimerHandle {
   readonly id: number;
 }
 
+/** The few time operations the secret sources, the cloud layer and the controller plumbing use. */
 export interface Clock {
   /** Milliseconds since the epoch (like Date.now()). */
   now(): number;
   /** Runs `fn` once after `ms` milliseconds (0 when negative). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
-  /** Cancels a timer; a no-op for a timer that already ran or was cleared. */
+  /** Cancels a timer; a no-op for a timer that already ran or was cleared, or for `undefined`. */
   clearTimeout(handle: TimerHandle | undefined): void;
 }
 
-/** The real clock: Date.now() and Node timers. Each call makes an independent instance (no shared state). */
+/** A number in [0, 1), as Math.random; injected so jitter is deterministic in tests. */
+export type Random = () => number;
+
+/** Resolves after `ms` milliseconds; a fake in tests advances a fake clock instead. */
+export type Sleep = (ms: number) => Promise<void>;
+
+/** A Sleep on `clock`'s timers (so it never keeps the process alive when `clock` is the system clock). */
+export function sleepOn(clock: Clock): Sleep {
+  return (ms) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
+}
+
+/**
+ * The real clock: Date.now() and Node timers, unref'd so a pending timer (token renewal, a poll,
+ * a backoff) never keeps a stopped broker's process alive. Each call makes an independent
+ * instance (no shared state). Reads the time only when its methods are called.
+ */
 export function createSystemClock(): Clock {
   const timers = new Map<number, NodeJS.Timeout>();
   let nextId = 1;
@@ -26,6 +44,7 @@ export function createSystemClock(): Clock {
         timers.delete(id);
         fn();
       }, Math.max(0, ms));
+      timer.unref();
       timers.set(id, timer);
       return { id };
     },
@@ -55,6 +74,7 @@ function flushMicrotasks(): Promise<void> {
  * A manual clock for tests. Time only moves through `advance`/`advanceAsync`, which run due timers
  * in due-time order (ties in the order they were set), with `now()` equal to each timer's due time
  * while it runs; timers set by a running timer fire in the same call when they fall due within it.
+ * `now` is bound, so `clock.now` can be handed on as a plain `() => number` (the emulators take one).
  */
 export class FakeClock implements Clock {
   private current: number;
@@ -65,9 +85,7 @@ export class FakeClock implements Clock {
     this.current = startMs;
   }
 
-  now(): number {
-    return this.current;
-  }
+  readonly now = (): number => this.current;
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;

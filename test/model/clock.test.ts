@@ -1,6 +1,6 @@
 // FakeClock semantics the other plumbing tests rely on: ordered timers, timers set while advancing, async advance.
 import { describe, expect, it } from "vitest";
-import { FakeClock, createSystemClock } from "../../src/controller/clock.js";
+import { FakeClock, createSystemClock } from "../../src/model/clock.js";
 
 describe("FakeClock", () => {
   it("runs due timers in due-time order, ties in the order they were set, with now() at each due time", () => {
@@ -68,5 +68,14 @@ describe("system clock", () => {
       }, 1);
     });
     expect(ran).toBe(true);
+  });
+
+  it("does not keep the process alive while a timer is pending", () => {
+    const clock = createSystemClock();
+    const refTimers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = refTimers();
+    const handle = clock.setTimeout(() => undefined, 60_000);
+    expect(refTimers()).toBe(before);
+    clock.clearTimeout(handle);
   });
 });
