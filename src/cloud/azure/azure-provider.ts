@@ -16,7 +16,9 @@ import type {
   DiscoverResult,
   VerifyResult,
 } from "../provider.js";
+import type { TokenCredential } from "@azure/identity";
 import { CloudCallError, discoverFailure, verdictOf } from "../shared/call-error.js";
+import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
 import { ArmFunctionApps, armScope, type FunctionAppRef } from "./arm-function-apps.js";
 import { createAzureCredential } from "./azure-credential.js";
@@ -59,9 +61,22 @@ type AzureFunction = Extract<DiscoveredFunction, { provider: "azure" }>;
  * out), filtered and sorted; with `apiKeys`, the gateway's keys checked against Azure's —
  * FunctionKeyMissing / FunctionKeyStale as warnings, values compared in constant time.
  */
+/** Principals whose credential and ARM client are kept, and for how long. */
+const MAX_CLIENTS = 1000;
+const CLIENT_REUSE_MS = 30_000;
+
 export class AzureProvider implements AzureCloudProvider {
   readonly name = "azure" as const;
   private readonly ctx: CallContext;
+  /**
+   * The credential (with MSAL's token cache) and ARM client of a principal, reused for
+   * CLIENT_REUSE_MS only: long enough for the discovery that follows a verification, short enough
+   * that every verification after that proves the secret to Entra again (a cached token would keep
+   * "verifying" a revoked secret for its whole lifetime). Keyed by an HMAC of the principal, never
+   * by its secret; bounded, oldest dropped first.
+   */
+  private readonly clients = new Map<string, { credential: TokenCredential; arm: ArmFunctionApps; createdAtMs: number }>();
+  private readonly fingerprints = new Fingerprinter();
 
   constructor(private readonly options: AzureProviderOptions) {
     this.ctx = { provider: "azure", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: options.clock ?? createSystemClock(), classify: classifyAzureError };
@@ -117,15 +132,10 @@ export class AzureProvider implements AzureCloudProvider {
     const p = request.principal;
     const secrets = [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
     const { settings } = this.options;
-    const credential = createAzureCredential(p, {
-      authorityHost: settings.authorityHost,
-      disableInstanceDiscovery: settings.disableInstanceDiscovery,
-      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
-      ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
-    });
-    // Asked explicitly so an auth failure is classified as one; the credential caches the token for ARM.
-    await instrumentedCall(this.ctx, "entra:token", secrets, () => credential.getToken(armScope(settings.armEndpoint)));
-    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) });
+    const { credential, arm } = this.clientsFor(p);
+    // Asked explicitly so an auth failure is classified as one; CAE-enabled like the ARM client's own request, so
+    // the credential's cache serves the ARM calls that follow (@azure/identity caches CAE and non-CAE tokens apart).
+    await instrumentedCall(this.ctx, "entra:token", secrets, () => credential.getToken(armScope(settings.armEndpoint), { enableCae: true }));
     let app: FunctionAppRef | undefined;
     if (p.resourceGroup !== undefined) {
       const rg = p.resourceGroup;
@@ -137,6 +147,29 @@ export class AzureProvider implements AzureCloudProvider {
       }
     }
     return { arm, app, secrets, identity: { provider: "azure", account: p.subscriptionId, arn: p.clientId, tenant: p.tenantId } };
+  }
+
+  private clientsFor(p: AzureServicePrincipal): { credential: TokenCredential; arm: ArmFunctionApps } {
+    const key = this.fingerprints.of([p.tenantId, p.clientId, p.clientSecret ?? "", p.clientCertificate ?? "", p.subscriptionId]);
+    const now = this.ctx.clock.now();
+    const known = this.clients.get(key);
+    if (known !== undefined && now - known.createdAtMs < CLIENT_REUSE_MS) return known;
+    this.clients.delete(key);
+    const { settings } = this.options;
+    const credential = createAzureCredential(p, {
+      authorityHost: settings.authorityHost,
+      disableInstanceDiscovery: settings.disableInstanceDiscovery,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
+    });
+    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) });
+    const created = { credential, arm, createdAtMs: now };
+    this.clients.set(key, created);
+    for (const old of this.clients.keys()) {
+      if (this.clients.size <= MAX_CLIENTS) break;
+      this.clients.delete(old);
+    }
+    return created;
   }
 
   private async checkKeys(arm: ArmFunctionApps, app: FunctionAppRef, functions: readonly AzureFunction[], apiKeys: Readonly<Record<string, string>>, secrets: readonly string[]): Promise<CredbrokerError[]> {
