@@ -50,7 +50,8 @@ async function loadObjects(options: CheckOptions, api: ReturnType<typeof createK
       throw new CredbrokerError("InvalidSpec", `${options.file}: cannot be read`);
     }
     const docs = parseAllDocuments(text);
-    const objects = docs.map((d) => d.toJS() as unknown).filter(isObject);
+    // A manifest may carry the Upstream's Secret and other objects too: only Upstreams are checked.
+    const objects = docs.map((d) => d.toJS() as unknown).filter(isObject).filter((o) => o.kind === undefined || o.kind === "Upstream");
     if (docs.some((d) => d.errors.length > 0) || objects.length === 0) throw new CredbrokerError("InvalidSpec", `${options.file}: not a YAML or JSON Upstream manifest`);
     return objects.map((o) => {
       const meta = isObject(o.metadata) ? o.metadata : {};

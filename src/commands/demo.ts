@@ -71,7 +71,9 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     broker = await startBroker(brokerConfig(sandbox), {
       logDestination: new Writable({
         write(chunk: Buffer, _e, done) {
+          // The last lines only: enough to show on a failure, never a growing heap.
           logs.push(chunk.toString("utf8"));
+          if (logs.length > 200) logs.shift();
           done();
         },
       }),
@@ -99,14 +101,24 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     );
     const ticker = setInterval(draw, options.interactive ? 1000 : 250);
     await new Promise<void>((resolve) => {
-      process.once("SIGINT", resolve);
-      process.once("SIGTERM", resolve);
-      if (options.durationSeconds > 0) setTimeout(resolve, options.durationSeconds * 1000).unref();
+      const done = (): void => {
+        process.off("SIGINT", done);
+        process.off("SIGTERM", done);
+        clearTimeout(timer);
+        resolve();
+      };
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+      const timer = options.durationSeconds > 0 ? setTimeout(done, options.durationSeconds * 1000) : undefined;
     });
     for (const t of timers) clearTimeout(t);
     clearInterval(ticker);
     draw();
     return 0;
+  } catch (err) {
+    // The broker's own account of what went wrong (already scrubbed of secrets by its logger).
+    process.stderr.write(logs.join(""));
+    throw err;
   } finally {
     await broker?.stop();
     await sandbox.close();

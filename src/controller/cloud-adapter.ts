@@ -53,7 +53,8 @@ export function createCloudPort(aws: SharedProvider<AwsVerifyRequest, AwsDiscove
     },
 
     async discover(request: DiscoverRequest): Promise<DiscoverResult> {
-      const options = { fresh: request.fresh };
+      // evaluate() always verifies first, with the same freshness: discovery need not verify again.
+      const options = { fresh: request.fresh, verifiedJustNow: true };
       if (request.provider === "aws") {
         const req: AwsDiscoverRequest = { ...awsBase(request, "aws"), qualifiers: request.qualifiers, filter: request.filter };
         if (request.expectedAccount !== undefined) req.awsAccountId = request.expectedAccount;

@@ -93,6 +93,8 @@ export class Controller {
   private readonly elector: ShardedElector | undefined;
   private readonly unsubscribe: Array<() => void> = [];
   private started = false;
+  /** Set by stop(): a reconcile still running after the drain must not write (with or without a lease). */
+  private stopping = false;
   private completed = 0;
 
   constructor(private readonly deps: ControllerDeps) {
@@ -128,13 +130,20 @@ export class Controller {
         onStoppedLeading: (shard) => {
           metrics.leader.set({ shard: String(shard) }, 0);
           deps.logger.warn({ shard }, "stopped leading shard");
+          // Only the leader reports upstream states: a former leader's numbers would go stale and double-count.
+          for (const key of [...this.states.keys()]) {
+            if (shardOf(key, settings.leader.shards) !== shard) continue;
+            this.setState(key, undefined);
+            metrics.forgetUpstream(...splitKey(key));
+          }
         },
       });
     }
   }
 
-  /** True when this replica may write for `key` (it leads the key's shard, or election is off). */
+  /** True when this replica may write for `key`: it leads the key's shard (or election is off) and is not stopping. */
   owns(key: string): boolean {
+    if (this.stopping) return false;
     return this.elector === undefined ? true : this.elector.owns(key);
   }
 
@@ -234,6 +243,7 @@ export class Controller {
     if (!this.started) return;
     this.started = false;
     const abandoned = await this.queue.shutdown({ drainTimeoutMs: options.drainTimeoutMs ?? 10_000 });
+    this.stopping = true;
     if (abandoned.length > 0) this.deps.logger.warn({ abandoned: abandoned.length }, "reconciles abandoned at shutdown");
     if (options.release === false) await this.elector?.stop();
     else await this.elector?.release();

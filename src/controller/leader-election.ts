@@ -193,11 +193,12 @@ class LeaseElector implements LeaderElector {
       // two leaders. A record we have not seen change for a whole lease duration has expired.
       const record = `${holder}|${String(spec.renewTime)}|${lease.metadata?.resourceVersion ?? ""}`;
       if (record !== this.observedRecord) {
+        // Timed from when the answer arrived, not when it was asked for: a slow read must not bring takeover forward.
         this.observedRecord = record;
-        this.observedAtMs = startedAt;
+        this.observedAtMs = this.o.clock.now();
       }
       const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      const expired = holder === "" || this.observedAtMs + validMs < startedAt;
+      const expired = holder === "" || this.observedAtMs + validMs < this.o.clock.now();
       if (!expired) return "held-by-other";
       const granted = this.acquireSlot();
       if (granted === undefined) return "failed";

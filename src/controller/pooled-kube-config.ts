@@ -18,9 +18,11 @@ export class PooledKubeConfig extends KubeConfig {
     const created = context.getDispatcher();
     if (created === undefined) return;
     // Exec and auth-provider plugins may hand out short-lived client certificates per request:
-    // those Agents must stay per request, or a rotated certificate would never be used.
+    // those Agents must stay per request, or a rotated certificate would never be used. In-cluster
+    // config's `tokenFile` provider only sets a header (the rotated projected token), so it pools.
     const user = this.getCurrentUser();
-    if (user?.exec !== undefined || user?.authProvider !== undefined) return;
+    const provider = (user?.authProvider as { name?: unknown } | undefined)?.name;
+    if (user?.exec !== undefined || (user?.authProvider !== undefined && provider !== "tokenFile")) return;
     const cluster = this.getCurrentCluster();
     const key = JSON.stringify([cluster?.name, cluster?.server, user?.name]);
     const shared = this.dispatchers.get(key);

@@ -2,7 +2,7 @@
 import type { Logger } from "pino";
 import { parseUpstreamOptions, type UpstreamOptions } from "../model/annotations.js";
 import type { ConditionOutcome } from "../model/conditions.js";
-import { toCredbrokerError, type CredbrokerError } from "../model/errors.js";
+import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
 import type { StatusState } from "../model/status-types.js";
@@ -98,9 +98,10 @@ async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> 
     metadata: { resourceVersion: meta.resourceVersion, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
     status: { statuses: { [key]: null } },
   };
-  // A conflict means the object changed again: the watch brings it back to the queue.
-  await deps.api.mergePatch(String(meta.namespace), String(meta.name), patch);
-  deps.onWrite?.("status", "made");
+  const answer = await deps.api.mergePatch(String(meta.namespace), String(meta.name), patch);
+  deps.onWrite?.("status", answer.kind === "patched" ? "made" : answer.kind);
+  // Someone else (Gloo, writing its own status) wrote first: retry with backoff from a fresh copy.
+  if (answer.kind === "conflict") throw new CredbrokerError("InternalError", "upstream changed while credbroker's status was being withdrawn", { retryable: true });
 }
 
 function invalid(error: CredbrokerError): Evaluation {

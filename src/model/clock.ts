@@ -15,6 +15,12 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a no-op for a timer that already ran or was cleared, or for `undefined`. */
   clearTimeout(handle: TimerHandle | undefined): void;
+  /**
+   * A wait someone is awaiting (a paced call, a retry). Unlike background timers it keeps the
+   * process alive: a one-shot `credbroker check` must not exit in the middle of a paced sweep.
+   * Optional: clocks without it (the FakeClock) wait on their own timers.
+   */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A number in [0, 1), as Math.random; injected so jitter is deterministic in tests. */
@@ -23,8 +29,10 @@ export type Random = () => number;
 /** Resolves after `ms` milliseconds; a fake in tests advances a fake clock instead. */
 export type Sleep = (ms: number) => Promise<void>;
 
-/** A Sleep on `clock`'s timers (so it never keeps the process alive when `clock` is the system clock). */
+/** A Sleep on `clock`: its own `sleep` when it has one (the system clock's keeps the process alive), else its timers. */
 export function sleepOn(clock: Clock): Sleep {
+  const own = clock.sleep;
+  if (own !== undefined) return (ms) => own(ms);
   return (ms) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
 }
 
@@ -38,6 +46,7 @@ export function createSystemClock(): Clock {
   let nextId = 1;
   return {
     now: () => Date.now(),
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms))),
     setTimeout(fn, ms) {
       const id = nextId++;
       const timer = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { Writable } from "node:stream";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -71,6 +72,15 @@ describe("credbroker check", () => {
       sandbox.vault.unseal();
     }
   });
+
+  it("finishes a paced discovery as a process of its own (waits keep it alive) and prints JSON", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli.ts", "check", "--config", sandbox.info.brokerConfig, "--namespace", "team-orders", "--name", "orders-lambda", "--aws-lambda-requests-per-second", "1", "-o", "json"], { stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+    const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ upstream: "team-orders/orders-lambda", state: "Accepted", functions: { published: 3 } });
+  }, 60_000);
 
   it("rejects a malformed manifest naming the field", async () => {
     const file = join(dir, "bad.yaml");

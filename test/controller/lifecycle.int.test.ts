@@ -75,6 +75,15 @@ describe("a running broker follows changes", () => {
     expect(status("team-orders", "orders-ec2")!.state).toBe("Accepted");
   });
 
+  it("re-verifies an upstream with discovery with one STS call, not one for verification and one for discovery", async () => {
+    const sts = () => sandbox.aws.counters.callsFor("sts:GetCallerIdentity", SAMPLE_AWS.accountId, "us-east-1");
+    const before = sts();
+    const verifiedBefore = status("team-orders", "orders-lambda")!.details.lastVerified!;
+    annotate("team-orders", "orders-lambda", "credbroker.io/reverify", "with-discovery");
+    await eventually("lastVerified to move", () => status("team-orders", "orders-lambda")!.details.lastVerified !== verifiedBefore, 5000);
+    expect(sts() - before).toBe(1);
+  });
+
   it("keeps the last verdict while Vault is sealed, showing the condition Unknown, and recovers", async () => {
     sandbox.vault.seal();
     annotate("team-payments", "payments-vault", "credbroker.io/reverify", "sealed");

@@ -22,8 +22,16 @@ export interface CloudVerifierOptions {
 }
 
 export interface SharedCallOptions {
-  /** Skip the cache (forced re-verification); an identical call already in flight is still joined. */
+  /**
+   * Skip the cache (forced re-verification). An identical call in flight is joined only if it was
+   * itself started by a forced request (see SharedResults).
+   */
   fresh?: boolean;
+  /**
+   * discover() only: the caller verified these credentials a moment ago (itself fresh when forced),
+   * so the verification that guards the discovery may come from the cache instead of a second call.
+   */
+  verifiedJustNow?: boolean;
 }
 
 /**
@@ -72,7 +80,7 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
 
   /** Shared discovery behind a shared verification; I/O only on a miss. */
   async discover(request: D, context: DiscoverContext = {}, options: SharedCallOptions = {}): Promise<DiscoverResult> {
-    const verified = await this.verify(request, options);
+    const verified = await this.verify(request, { fresh: options.fresh === true && options.verifiedJustNow !== true });
     if (verified.status !== "valid") return discoverFailure(verified);
     const key = this.keyOf("discover", this.provider.discoverKey(request));
     try {

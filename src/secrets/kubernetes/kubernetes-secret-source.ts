@@ -1,7 +1,7 @@
 // KubernetesSecretSource: reads referenced Secrets by name, caches them, and learns of rotation from a metadata-only watch fed by the controller.
 import type { Logger } from "pino";
 import type { SecretMaterial } from "../../model/credentials.js";
-import { SecretNotFoundError, toCredbrokerError } from "../../model/errors.js";
+import { SecretNotFoundError, SecretSourceUnavailableError, toCredbrokerError } from "../../model/errors.js";
 import { isObject } from "../../model/fields.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../model/telemetry.js";
@@ -52,24 +52,28 @@ export class KubernetesSecretSource implements SecretSource {
         const hit = this.cache.lookup(ref, expected);
         if (hit) return hit;
       }
+      // A Secret that changes while it is read is read again (once): the copy read may be the
+      // older one, and answering with it could reject an upstream whose new key is already in place.
       let secret: unknown;
-      const read = this.beginRead(ref);
-      try {
-        secret = await this.options.reader.read(ref.namespace, ref.name);
-      } catch (err) {
-        if (err instanceof SecretNotFoundError && !read.overtaken()) this.cache.rememberAbsent(ref, location);
-        else if (err instanceof SecretNotFoundError) this.listeners.notify(ref);
-        throw err;
-      } finally {
-        read.end();
-      }
-      const version = resourceVersionOf(isObject(secret) ? secret.metadata : undefined) ?? "";
-      if (read.overtaken(version)) {
-        // The Secret changed while it was being read: this copy may be the older one. Answer with
-        // it, cache nothing, and say it changed so its users resolve again and get the newer one.
+      let version = "";
+      for (let attempt = 1; ; attempt++) {
+        const read = this.beginRead(ref);
+        try {
+          secret = await this.options.reader.read(ref.namespace, ref.name);
+        } catch (err) {
+          if (err instanceof SecretNotFoundError && read.overtaken()) {
+            if (attempt < 2) continue;
+            throw new SecretSourceUnavailableError(`Kubernetes Secret ${ref.namespace}/${ref.name} kept changing while it was read`);
+          }
+          if (err instanceof SecretNotFoundError) this.cache.rememberAbsent(ref, location);
+          throw err;
+        } finally {
+          read.end();
+        }
+        version = resourceVersionOf(isObject(secret) ? secret.metadata : undefined) ?? "";
+        if (!read.overtaken(version)) break;
         this.cache.markStale(ref, null);
-        this.listeners.notify(ref);
-        return { material: parseKubernetesSecret(secret, expected), source: "kubernetes", version, location };
+        if (attempt >= 2) throw new SecretSourceUnavailableError(`Kubernetes Secret ${ref.namespace}/${ref.name} kept changing while it was read`);
       }
       let material: SecretMaterial;
       try {
