@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { Writable } from "node:stream";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,6 +7,7 @@ import { checkCommand, type CheckOptions } from "../../src/commands/check.js";
 import { SAMPLE_AWS, startSandbox, type Sandbox } from "../../src/sandbox/index.js";
 import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
 import { sandboxConfig } from "../support/broker-harness.js";
+import { captureStream } from "../support/capture.js";
 
 describe("credbroker check", () => {
   let sandbox: Sandbox;
@@ -20,15 +20,9 @@ describe("credbroker check", () => {
   });
 
   async function check(options: Partial<CheckOptions>): Promise<{ code: number; out: string }> {
-    let out = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _e, done) {
-        out += chunk.toString("utf8");
-        done();
-      },
-    });
-    const code = await checkCommand(sandboxConfig(sandbox, { "log.level": "silent" }), { output: "table", discover: false, out: sink, ...options });
-    return { code, out };
+    const sink = captureStream();
+    const code = await checkCommand(sandboxConfig(sandbox, { "log.level": "silent" }), { output: "table", discover: false, out: sink.stream, ...options });
+    return { code, out: sink.text() };
   }
 
   it("prints a table and exits 0 for a good upstream manifest, discovering on request", async () => {

@@ -1,17 +1,12 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { runDemo } from "../../src/commands/demo.js";
+import { captureStream } from "../support/capture.js";
 
 describe("credbroker demo", () => {
   it("shows the sample fleet in a table and the scripted fix turning a Rejected upstream Accepted", async () => {
-    let out = "";
-    const sink = new Writable({
-      write(chunk: Buffer, _e, done) {
-        out += chunk.toString("utf8");
-        done();
-      },
-    });
-    expect(await runDemo({ out: sink, durationSeconds: 9, interactive: false })).toBe(0);
+    const sink = captureStream();
+    expect(await runDemo({ out: sink.stream, durationSeconds: 9, interactive: false })).toBe(0);
+    const out = sink.text();
     const tables = out.split(/\n\[\d+s\]\n/).filter((t) => t.startsWith("UPSTREAM"));
     expect(tables.length).toBeGreaterThan(1);
     expect(tables.some((t) => /team-orders\/orders-wrong-key\s+aws\s+Rejected/.test(t))).toBe(true);

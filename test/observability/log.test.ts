@@ -1,8 +1,8 @@
-import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { sealed } from "../../src/model/credentials.js";
 import { CredbrokerError } from "../../src/model/errors.js";
 import { createLogger, Redactor } from "../../src/observability/log.js";
+import { captureStream } from "../support/capture.js";
 
 const SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
 const SESSION = "FwoGZXIvYXdzEBYaDHqa0AP1/Example//SessionTokenValue=";
@@ -13,23 +13,12 @@ const JWT = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2l
 const PEM = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----";
 const ALL = [SECRET_KEY, SESSION, AZ_SECRET, FN_KEY, VAULT_TOKEN, JWT, PEM, "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7"];
 
-function capture() {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      lines.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  return { lines, destination };
-}
-
 function loggerWith(register: string[]) {
   const redactor = new Redactor();
   redactor.register(...register);
-  const { lines, destination } = capture();
-  const log = createLogger({ level: "trace", destination }, redactor);
-  return { log, lines };
+  const { stream, chunks } = captureStream();
+  const log = createLogger({ level: "trace", destination: stream }, redactor);
+  return { log, lines: chunks };
 }
 
 function expectNoSecrets(lines: string[]) {

@@ -1,7 +1,7 @@
 // Test helper: a real credbroker logger (createLogger + Redactor) whose lines the test can read back.
-import { Writable } from "node:stream";
 import { expect } from "vitest";
 import { createLogger, Redactor, type Logger } from "../../src/observability/log.js";
+import { captureStream } from "../support/capture.js";
 
 export interface CapturedLog {
   logger: Logger;
@@ -17,17 +17,11 @@ export interface CapturedLog {
  * it is because the code never wrote it, not because the redactor scrubbed it.
  */
 export function captureLog(): CapturedLog {
-  const lines: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(chunk.toString("utf8"));
-      done();
-    },
-  });
+  const { stream, chunks } = captureStream();
   const errors: unknown[] = [];
   return {
-    logger: createLogger({ level: "trace", destination }, new Redactor()),
-    lines,
+    logger: createLogger({ level: "trace", destination: stream }, new Redactor()),
+    lines: chunks,
     errors,
     keep: (err) => {
       errors.push(err);

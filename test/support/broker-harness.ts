@@ -1,8 +1,8 @@
 // Starts the sandbox and brokers configured against it, the way an operator would point credbroker at a cluster.
-import { Writable } from "node:stream";
 import { buildConfig, type Config } from "../../src/config.js";
 import { startBroker, type Broker } from "../../src/commands/run.js";
 import { brokerSettingsFor, type Sandbox } from "../../src/sandbox/index.js";
+import { captureStream } from "./capture.js";
 
 /** Settings that point a broker at the sandbox, as flags would; `extra` overrides any of them. */
 export function sandboxConfig(sandbox: Sandbox, extra: Record<string, unknown> = {}): Config {
@@ -28,15 +28,9 @@ export interface HarnessBroker extends Broker {
 
 /** Starts a broker whose log lines are kept for assertions (and to prove no secret reaches them). */
 export async function startTestBroker(config: Config): Promise<HarnessBroker> {
-  const logs: string[] = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      logs.push(chunk.toString("utf8"));
-      done();
-    },
-  });
-  const broker = await startBroker(config, { logDestination: destination });
-  return Object.assign(broker, { logs });
+  const { stream, chunks } = captureStream();
+  const broker = await startBroker(config, { logDestination: stream });
+  return Object.assign(broker, { logs: chunks });
 }
 
 /** Polls until `condition` holds; throws after `timeoutMs` naming `what`. */
