@@ -8,7 +8,7 @@ import {
   type CoreV1Event,
   type KubeConfig,
 } from "@kubernetes/client-node";
-import { CredbrokerError } from "../model/errors.js";
+import { CredbrokerError, DependencyCallError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { UPSTREAM_GROUP, UPSTREAM_KIND, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 
@@ -45,7 +45,8 @@ function kubeFailure(call: string, err: unknown): CredbrokerError {
   const code = err instanceof ApiException ? err.code : undefined;
   const retryable = code === undefined || code >= 500 || code === 429;
   // client-node's ApiException carries the response body and headers: keep only what is safe to log.
-  const cause = err instanceof ApiException ? { status: err.code } : err instanceof Error ? { name: err.name, code: (err as { code?: unknown }).code } : undefined;
+  const raw = (err as { code?: unknown } | undefined)?.code;
+  const cause = new DependencyCallError("Kubernetes", code, typeof raw === "string" ? raw : undefined);
   return new CredbrokerError("InternalError", `kubernetes ${call} failed${code !== undefined ? ` with HTTP ${code}` : ""}`, { cause, retryable });
 }
 

@@ -57,6 +57,22 @@ export class SecretSourceUnavailableError extends CredbrokerError {
   }
 }
 
+/**
+ * A sanitised stand-in for a client library's error, kept as `cause`: only the HTTP status or the
+ * network error code survive. Library errors carry request headers (bearer and Vault tokens) and
+ * response bodies, so they are never kept. `name` is `<dependency>CallError`.
+ */
+export class DependencyCallError extends Error {
+  constructor(
+    readonly dependency: string,
+    readonly status: number | undefined,
+    readonly code: string | undefined,
+  ) {
+    super(status !== undefined ? `HTTP ${status}` : `network error ${code ?? "unknown"}`);
+    this.name = `${dependency}CallError`;
+  }
+}
+
 /** Normalises anything thrown into a CredbrokerError without copying its message (which may hold secrets). */
 export function toCredbrokerError(err: unknown, context: string): CredbrokerError {
   if (err instanceof CredbrokerError) return err;

@@ -1,21 +1,10 @@
 // Reads one Kubernetes Secret by name through client-node, with a timeout, mapping failures to the secret-source errors.
 import { ApiException, CoreV1Api, Observable, type KubeConfig, type ObservableMiddleware } from "@kubernetes/client-node";
-import { CredbrokerError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { CredbrokerError, DependencyCallError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
 
 /** Reads a Secret object by namespace and name. I/O; throws the secret-source errors only. */
 export interface KubernetesSecretReader {
   read(namespace: string, name: string): Promise<unknown>;
-}
-
-/** A sanitised stand-in for client-node's ApiException, whose message embeds the response body and headers. */
-export class KubernetesCallError extends Error {
-  constructor(
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-  ) {
-    super(status !== undefined ? `HTTP ${status}` : `network error ${code ?? "unknown"}`);
-    this.name = "KubernetesCallError";
-  }
 }
 
 function networkCode(err: unknown, depth = 0): string | undefined {
@@ -34,14 +23,14 @@ export function classifyKubernetesError(err: unknown, subject: string): Credbrok
   if (err instanceof CredbrokerError) return err;
   if (err instanceof ApiException) {
     const status = err.code;
-    const cause = new KubernetesCallError(status, undefined);
+    const cause = new DependencyCallError("Kubernetes", status, undefined);
     if (status === 404) return new SecretNotFoundError(`Kubernetes Secret ${subject} not found`, { cause });
     if (status === 401 || status === 403) return new SecretDeniedError(`reading Kubernetes Secret ${subject}: forbidden for the broker's service account`, { reason: "KubernetesDenied", cause });
     if (status === 429 || status >= 500) return new SecretSourceUnavailableError(`reading Kubernetes Secret ${subject}: API server answered HTTP ${status}`, { cause });
     return new SecretDeniedError(`reading Kubernetes Secret ${subject}: API server refused the request (HTTP ${status})`, { reason: "KubernetesDenied", cause });
   }
   const code = networkCode(err);
-  const cause = new KubernetesCallError(undefined, code);
+  const cause = new DependencyCallError("Kubernetes", undefined, code);
   if (code === "ETIMEDOUT") return new SecretSourceUnavailableError(`reading Kubernetes Secret ${subject}: timed out`, { cause });
   return new SecretSourceUnavailableError(`reading Kubernetes Secret ${subject}: API server unreachable${code === undefined ? "" : ` (${code})`}`, { cause });
 }

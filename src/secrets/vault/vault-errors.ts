@@ -1,5 +1,5 @@
 // Maps whatever node-vault or the network threw into the secret-source errors, without copying bodies, tokens or messages.
-import { CredbrokerError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { CredbrokerError, DependencyCallError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
 
 /** The Vault operations counted in telemetry (`credbroker_vault_operations_total{operation}`). */
 export type VaultOperation = "login" | "renew" | "read" | "revoke" | "lookup";
@@ -7,20 +7,8 @@ export type VaultOperation = "login" | "renew" | "read" | "revoke" | "lookup";
 /** Telemetry result label of a failed or successful call. */
 export type VaultResult = "ok" | "denied" | "not_found" | "unavailable" | "error";
 
-/**
- * A sanitised stand-in for the library error, kept as `cause`: only the HTTP status or the
- * network error code survive. The original (axios) error holds the request headers, among them
- * X-Vault-Token, and Vault's response body, so it is deliberately dropped.
- */
-export class VaultCallError extends Error {
-  constructor(
-    readonly status: number | undefined,
-    readonly code: string | undefined,
-  ) {
-    super(status !== undefined ? `HTTP ${status}` : `network error ${code ?? "unknown"}`);
-    this.name = "VaultCallError";
-  }
-}
+// The library (axios) error holds the request headers, among them X-Vault-Token, and Vault's
+// response body: only a DependencyCallError with the status or network code is kept as `cause`.
 
 function statusOf(err: unknown): number | undefined {
   if (typeof err !== "object" || err === null) return undefined;
@@ -50,7 +38,7 @@ export function classifyVaultError(err: unknown, operation: VaultOperation, subj
   if (err instanceof CredbrokerError) return err;
   const status = statusOf(err);
   const code = status === undefined ? codeOf(err) : undefined;
-  const cause = new VaultCallError(status, code);
+  const cause = new DependencyCallError("Vault", status, code);
   const what = `Vault ${operation} ${subject}`;
   if (status !== undefined) {
     if (status === 403 || status === 401) return new SecretDeniedError(`${what}: permission denied`, { reason: "VaultDenied", cause });
@@ -65,7 +53,7 @@ export function classifyVaultError(err: unknown, operation: VaultOperation, subj
     if (code.startsWith("ERR_TLS") || code.includes("CERT") || code.includes("SELF_SIGNED")) return new SecretSourceUnavailableError(`${what}: TLS handshake failed (${code})`, { cause });
     return new SecretSourceUnavailableError(`${what}: Vault unreachable (${code})`, { cause });
   }
-  return new SecretSourceUnavailableError(`${what}: unexpected failure`, { cause: new VaultCallError(undefined, undefined) });
+  return new SecretSourceUnavailableError(`${what}: unexpected failure`, { cause: new DependencyCallError("Vault", undefined, undefined) });
 }
 
 /** The telemetry result label for an error from classifyVaultError. */
