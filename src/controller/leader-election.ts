@@ -265,15 +265,22 @@ class LeaseElector implements LeaderElector {
   /** Our write at `startedAt` succeeded: we may lead until startedAt + renewDeadline. */
   private renewed(startedAt: number): void {
     this.validUntil = startedAt + this.renewDeadlineMs;
-    this.o.clock.clearTimeout(this.deadlineTimer);
-    this.deadlineTimer = this.o.clock.setTimeout(() => {
-      if (this.o.clock.now() >= this.validUntil) this.stopLeading("renew deadline passed");
-    }, this.validUntil - this.o.clock.now());
+    this.armDeadline();
     if (!this.leading && this.o.clock.now() < this.validUntil) {
       this.leading = true;
       this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "started leading");
       this.o.onStartedLeading?.();
     }
+  }
+
+  /** Stops leading at validUntil; a timer that runs early re-arms, so the callback can never be skipped. */
+  private armDeadline(): void {
+    this.o.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = this.o.clock.setTimeout(() => {
+      this.deadlineTimer = undefined;
+      if (this.o.clock.now() >= this.validUntil) this.stopLeading("renew deadline passed");
+      else this.armDeadline();
+    }, this.validUntil - this.o.clock.now());
   }
 
   private stopLeading(why: string): void {

@@ -11,7 +11,7 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the epoch (like Date.now()). */
   now(): number;
-  /** Runs `fn` once after `ms` milliseconds (0 when negative). */
+  /** Runs `fn` once, when now() has reached the time of the call plus `ms` milliseconds (0 when negative). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a no-op for a timer that already ran or was cleared, or for `undefined`. */
   clearTimeout(handle: TimerHandle | undefined): void;
@@ -49,12 +49,20 @@ export function createSystemClock(): Clock {
     sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms))),
     setTimeout(fn, ms) {
       const id = nextId++;
-      const timer = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, Math.max(0, ms));
-      timer.unref();
-      timers.set(id, timer);
+      const dueAt = Date.now() + Math.max(0, ms);
+      // Node's timers run on a monotonic clock and may fire a millisecond before Date.now() reaches
+      // the due time; a deadline check in `fn` would then see "not yet" with no timer left to retry.
+      const arm = (delayMs: number): void => {
+        const timer = setTimeout(() => {
+          const early = dueAt - Date.now();
+          if (early > 0) return arm(early);
+          timers.delete(id);
+          fn();
+        }, delayMs);
+        timer.unref();
+        timers.set(id, timer);
+      };
+      arm(Math.max(0, ms));
       return { id };
     },
     clearTimeout(handle) {

@@ -1,5 +1,5 @@
 // FakeClock semantics the other plumbing tests rely on: ordered timers, timers set while advancing, async advance.
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FakeClock, createSystemClock } from "../../src/model/clock.js";
 
 describe("FakeClock", () => {
@@ -68,6 +68,24 @@ describe("system clock", () => {
       }, 1);
     });
     expect(ran).toBe(true);
+  });
+
+  it("never runs a timer before now() reaches its due time, even when Node's timer fires early", async () => {
+    const clock = createSystemClock();
+    const start = Date.now();
+    // Node's monotonic timer may fire while Date.now() still reads a millisecond short: simulate a 5 ms lag.
+    let lagMs = 0;
+    const realNow = Date.now.bind(Date);
+    const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() - lagMs);
+    try {
+      const ranAt = await new Promise<number>((resolve) => {
+        clock.setTimeout(() => resolve(clock.now()), 20);
+        lagMs = 5;
+      });
+      expect(ranAt).toBeGreaterThanOrEqual(start + 20);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("does not keep the process alive while a timer is pending", () => {
