@@ -188,9 +188,10 @@ describe("leader election", () => {
   });
 
   it("does not release a lease someone else holds", async () => {
-    const a = elector("not-mine", "replica-a");
+    const steady = { leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 200 };
+    const a = elector("not-mine", "replica-a", steady);
     await waitFor("a leading", () => a.elector.isLeader());
-    const b = elector("not-mine", "replica-b");
+    const b = elector("not-mine", "replica-b", steady);
     expect(await b.elector.release()).toBe(false);
     expect(leaseSpec("not-mine").holderIdentity).toBe("replica-a");
     expect(a.elector.isLeader()).toBe(true);
@@ -205,8 +206,9 @@ describe("leader election", () => {
         identity,
         shards: 4,
         maxShards: 2,
-        leaseDurationMs: 1500,
-        renewDeadlineMs: 1000,
+        // Free leases are taken at once; the long deadline keeps a stalled event loop from shuffling shards mid-test.
+        leaseDurationMs: 15_000,
+        renewDeadlineMs: 10_000,
         retryPeriodMs: 200,
         clock: createSystemClock(),
         random: Math.random,
