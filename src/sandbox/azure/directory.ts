@@ -1,6 +1,6 @@
 // The emulated Entra ID directory: tenants and their service principals with secrets and certificates.
 import { createPublicKey, randomUUID, type KeyObject } from "node:crypto";
-import { certificateThumbprints, firstCertificatePem } from "./tls.js";
+import { certificateThumbprints, firstCertificatePem } from "../common/certificates.js";
 
 export interface PrincipalSpec {
   clientId: string;

@@ -11,7 +11,7 @@ import { Directory, type PrincipalSpec } from "./directory.js";
 import { handleEntra } from "./entra.js";
 import { FunctionAppStore, type FunctionAppSpec, type FunctionSpec } from "./function-apps.js";
 import { applyAzureSeed, type AzureSeed } from "./seed.js";
-import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "./tls.js";
+import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../common/certificates.js";
 
 export type { AuthLevel, FunctionAppSpec, FunctionSpec } from "./function-apps.js";
 export type { PrincipalSpec } from "./directory.js";

@@ -11,7 +11,7 @@ import { metaOf, ObjectApi } from "./objects.js";
 import { RbacEvaluator } from "./rbac.js";
 import { builtInResourceTypes, ResourceRegistry, resourceKey, type ResourceType } from "./resources.js";
 import { ObjectStore } from "./store.js";
-import { createServingCertificate } from "./tls.js";
+import { createSelfSignedServingCertificate } from "../common/certificates.js";
 import { TokenAuthority, type IssueOptions, type UserInfo } from "./tokens.js";
 import { upstreamSchema } from "./upstream-schema.js";
 import { WatchHub } from "./watch.js";
@@ -161,7 +161,8 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     onRequest: () => requests++,
   });
   const host = options.host ?? "127.0.0.1";
-  const tls = options.tls !== false ? createServingCertificate(host, nowMs()) : undefined;
+  const serving = options.tls !== false ? createSelfSignedServingCertificate("credbroker-sandbox-kube", [host], nowMs()) : undefined;
+  const tls = serving ? { key: serving.privateKeyPem, cert: serving.certificatePem } : undefined;
   const server = await listen(handler, { host, port: options.port ?? 0, ...(tls ? { tls } : {}) });
   address = `${server.host}:${server.port}`;
   const endpoint = { server: server.url, ...(tls ? { caPem: tls.cert } : {}) };

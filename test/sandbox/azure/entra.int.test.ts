@@ -8,7 +8,7 @@ import { ClientCertificateCredential, ClientSecretCredential } from "@azure/iden
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createAzureEmulator, type AzureEmulator } from "../../../src/sandbox/azure/index.js";
 import { decodeJwt, signJwt } from "../../../src/sandbox/azure/jwt.js";
-import { certificateThumbprints } from "../../../src/sandbox/azure/tls.js";
+import { certificateThumbprints } from "../../../src/sandbox/common/certificates.js";
 import { rawRequest, trustingOptions } from "./https-client.js";
 
 const TENANT = "11111111-1111-1111-1111-111111111111";

@@ -2,7 +2,7 @@
 import { constants, createPublicKey, sign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { decodeJwt, publicJwk, signJwt, verifyJwtSignature } from "../../../src/sandbox/azure/jwt.js";
-import { generateRsaKeyPair } from "../../../src/sandbox/azure/tls.js";
+import { generateRsaKeyPair } from "../../../src/sandbox/common/certificates.js";
 
 describe("Azure emulator JWT helpers", () => {
   const keys = generateRsaKeyPair();

@@ -9,7 +9,7 @@ import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretSourceUnavailableError, ValidationError } from "../../../src/model/errors.js";
 import { silentSecretsTelemetry } from "../../../src/model/telemetry.js";
-import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../../../src/sandbox/azure/tls.js";
+import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../../../src/sandbox/common/certificates.js";
 import { createVaultClient, type VaultConnectionSettings } from "../../../src/secrets/vault/vault-client.js";
 
 describe("VaultClient TLS", () => {

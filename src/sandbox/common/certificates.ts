@@ -1,6 +1,7 @@
-// Generates the emulator's CA, its HTTPS server certificate and client certificates for service principals.
+// Certificates for the emulators: a CA with server certificates (Azure, Vault tests), a self-signed
+// serving certificate (Kubernetes), and client certificates for Azure service principals.
 //
-// How clients trust the emulator without disabling verification (the product needs the same for
+// How clients trust the Azure emulator without disabling verification (the product needs the same for
 // its "extra CA files" setting): every @azure client takes core-rest-pipeline `PipelineOptions`,
 // whose `tlsOptions` become `request.tlsSettings` (tlsPolicy), and the Node HTTP client builds a
 // dedicated `https.Agent` from them. So pass
@@ -56,6 +57,11 @@ function validity(cert: forge.pki.Certificate, nowMs: number, days: number): voi
   cert.validity.notAfter = new Date(nowMs + days * 24 * 60 * 60 * 1000);
 }
 
+/** DNS names and IP addresses as subjectAltName entries of the right type, without duplicates. */
+function subjectAltNames(names: readonly string[]): Array<{ type: number; value?: string; ip?: string }> {
+  return [...new Set(names)].map((name) => (isIP(name) === 0 ? { type: 2, value: name } : { type: 7, ip: name }));
+}
+
 /** Creates a self-signed CA certificate (pure computation, no I/O). */
 export function createCertificateAuthority(commonName = "credbroker sandbox Azure CA", nowMs = Date.now()): IssuedCertificate {
   const keys = generateRsaKeyPair();
@@ -88,14 +94,37 @@ export function issueServerCertificate(ca: IssuedCertificate, names: readonly st
   validity(cert, nowMs, 90);
   cert.setSubject([{ name: "commonName", value: names[0] ?? "localhost" }]);
   cert.setIssuer(caCert.subject.attributes);
-  const altNames = [...new Set(names)].map((name) => (isIP(name) === 0 ? { type: 2, value: name } : { type: 7, ip: name }));
   cert.setExtensions([
     { name: "basicConstraints", cA: false },
     { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
     { name: "extKeyUsage", serverAuth: true },
-    { name: "subjectAltName", altNames },
+    { name: "subjectAltName", altNames: subjectAltNames(names) },
   ]);
   cert.sign(forge.pki.privateKeyFromPem(ca.privateKeyPem), forge.md.sha256.create());
+  return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+}
+
+/**
+ * Creates a self-signed serving certificate that is its own CA, valid for `names` plus localhost and
+ * the loopback addresses: a kubeconfig's certificate-authority-data is then the certificate itself.
+ * kubectl (client-go) sends bearer tokens only over TLS, hence TLS for the Kubernetes emulator.
+ */
+export function createSelfSignedServingCertificate(commonName: string, names: readonly string[], nowMs = Date.now()): IssuedCertificate {
+  const keys = generateRsaKeyPair();
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
+  cert.serialNumber = serialNumber();
+  validity(cert, nowMs, 365);
+  const subject = [{ name: "commonName", value: commonName }];
+  cert.setSubject(subject);
+  cert.setIssuer(subject);
+  cert.setExtensions([
+    { name: "basicConstraints", cA: true },
+    { name: "keyUsage", keyCertSign: true, digitalSignature: true, keyEncipherment: true },
+    { name: "extKeyUsage", serverAuth: true },
+    { name: "subjectAltName", altNames: subjectAltNames(["localhost", "127.0.0.1", "::1", ...names]) },
+  ]);
+  cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
   return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
 }
 

@@ -1,9 +1,9 @@
-// The generated CA and certificates: chain, names and thumbprints.
+// The generated certificates: CA chain, self-signed serving certificate, names and thumbprints.
 import { X509Certificate, createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { certificateThumbprints, createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../../../src/sandbox/azure/tls.js";
+import { certificateThumbprints, createCertificateAuthority, createClientCertificate, createSelfSignedServingCertificate, issueServerCertificate } from "../../../src/sandbox/common/certificates.js";
 
-describe("Azure emulator TLS material", () => {
+describe("emulator TLS material", () => {
   const ca = createCertificateAuthority();
   const server = issueServerCertificate(ca, ["localhost", "127.0.0.1", "::1"]);
 
@@ -33,5 +33,15 @@ describe("Azure emulator TLS material", () => {
     expect(prints.sha1.equals(createHash("sha1").update(der).digest())).toBe(true);
     expect(prints.sha256.equals(createHash("sha256").update(der).digest())).toBe(true);
     expect(() => certificateThumbprints(client.privateKeyPem)).toThrow(/no certificate/);
+  });
+
+  it("makes a self-signed serving certificate that is its own CA, for loopback and the named host", () => {
+    const serving = createSelfSignedServingCertificate("kube", ["kube.sandbox.test", "10.0.0.7"]);
+    const cert = new X509Certificate(serving.certificatePem);
+    expect(cert.ca).toBe(true);
+    expect(cert.verify(cert.publicKey)).toBe(true);
+    for (const ip of ["127.0.0.1", "::1", "10.0.0.7"]) expect(cert.checkIP(ip)).toBe(ip);
+    for (const host of ["localhost", "kube.sandbox.test"]) expect(cert.checkHost(host)).toBe(host);
+    expect(cert.checkHost("example.com")).toBeUndefined();
   });
 });
