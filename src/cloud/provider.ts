@@ -95,6 +95,19 @@ export interface CloudProvider<V, D extends V> {
   verifyKey(request: V): CacheKeyParts;
   /** Pure: the parts a discovery is shared by (the verification's plus the discovery options). */
   discoverKey(request: D): CacheKeyParts;
+  /**
+   * Pure, optional: when part of a discovery request does not change which calls it makes (a name
+   * filter applied after one full listing), the wider request to discover and share instead, and
+   * how to narrow its functions back to this request's. Undefined when nothing can be widened.
+   */
+  widen?(request: D): WidenedDiscovery<D> | undefined;
+}
+
+/** A discovery request with its filter lifted, so upstreams that differ only by filter share one listing. */
+export interface WidenedDiscovery<D> {
+  request: D;
+  /** Pure: keeps what the original request would have listed; order is preserved. */
+  narrow(functions: readonly DiscoveredFunction[]): DiscoveredFunction[];
 }
 
 export type AwsCloudProvider = CloudProvider<AwsVerifyRequest, AwsDiscoverRequest>;

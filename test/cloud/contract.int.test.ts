@@ -7,7 +7,10 @@ import { AzureProvider } from "../../src/cloud/azure/azure-provider.js";
 import type { AwsDiscoverRequest, AwsVerifyRequest, AzureDiscoverRequest, AzureVerifyRequest, CloudProvider } from "../../src/cloud/provider.js";
 import { CloudVerifier } from "../../src/cloud/shared/cloud-verifier.js";
 import { loadTrustedCas } from "../../src/cloud/shared/tls.js";
-import { MATCH_ALL } from "../../src/model/function-filter.js";
+import { MATCH_ALL, parseFunctionFilter } from "../../src/model/function-filter.js";
+
+/** Of zeta, alpha and mid: alpha only. */
+const SOME = parseFunctionFilter("*a*,!zeta", "test");
 import { silentCloudTelemetry } from "../../src/model/telemetry.js";
 import { createAwsEmulator } from "../../src/sandbox/aws/index.js";
 import { createAzureEmulator } from "../../src/sandbox/azure/index.js";
@@ -28,6 +31,7 @@ async function awsFixture(wrap: Wrap): Promise<ContractFixture<AwsVerifyRequest,
     valid,
     wrongSecret: { ...valid, credentials: { kind: "awsKeys", accessKeyId: keys.accessKeyId, secretAccessKey: "not-the-secret-access-key-0000000000000" } },
     discover: { ...valid, qualifiers: ["latest"], filter: MATCH_ALL },
+    filtered: { request: { ...valid, qualifiers: ["latest"], filter: SOME }, filter: SOME },
     unshared: { ...valid, region: "us-east-1", qualifiers: ["latest"], filter: MATCH_ALL },
     setOutage: (down) => (down ? aws.faults.set({ outage: true }) : aws.faults.reset()),
     secrets: [keys.secretAccessKey, "not-the-secret-access-key-0000000000000"],
@@ -61,6 +65,7 @@ async function azureFixture(wrap: Wrap): Promise<ContractFixture<AzureVerifyRequ
     valid,
     wrongSecret: { ...valid, principal: { ...principal, clientSecret: "not-the-client-secret-value" } },
     discover: { ...valid, filter: MATCH_ALL },
+    filtered: { request: { ...valid, filter: SOME }, filter: SOME },
     unshared: { ...valid, functionAppName: "app-unshared", filter: MATCH_ALL },
     setOutage: (down) => (down ? azure.faults.set({ outage: true }) : azure.faults.reset()),
     secrets: [secret, "not-the-client-secret-value"],

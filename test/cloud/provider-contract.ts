@@ -1,6 +1,7 @@
 // The contract every cloud provider passes (raw or behind the shared layer): verdict kinds, no throws, sorted discovery, no secrets.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { CloudProvider } from "../../src/cloud/provider.js";
+import { functionMatches, type FunctionFilter } from "../../src/model/function-filter.js";
 import { renderings } from "./leak-check.js";
 
 export interface ContractFixture<V, D extends V> {
@@ -9,6 +10,8 @@ export interface ContractFixture<V, D extends V> {
   /** Same place, credentials the cloud refuses. */
   wrongSecret: V;
   discover: D;
+  /** `discover` with a name filter that keeps some of its functions but not all. */
+  filtered: { request: D; filter: FunctionFilter };
   /** Valid credentials at a scope no other case uses, so a shared cache cannot answer the fault case. */
   unshared: D;
   /** Makes the cloud fail transiently (true) or recover (false). */
@@ -69,6 +72,20 @@ export function describeCloudProviderContract<V, D extends V>(name: string, setu
       const names = first.functions.map((fn) => fn.functionName);
       expect(names).toEqual([...names].sort());
       expect(second).toEqual(first);
+    });
+
+    it("lists under a filter exactly the unfiltered functions the filter passes, also when asked second", async () => {
+      // Unfiltered first, then filtered, then the other way round: a shared listing must narrow correctly in both orders.
+      const all = await f.provider.discover(f.discover);
+      const some = await f.provider.discover(f.filtered.request);
+      expect(all.status).toBe("listed");
+      expect(some.status).toBe("listed");
+      if (all.status !== "listed" || some.status !== "listed") return;
+      const expected = all.functions.filter((fn) => functionMatches(f.filtered.filter, fn.functionName));
+      expect(expected.length).toBeGreaterThan(0);
+      expect(expected.length).toBeLessThan(all.functions.length);
+      expect(some.functions).toEqual(expected);
+      expect(await f.provider.discover(f.discover)).toEqual(all);
     });
 
     it("keys requests without holding secrets in the scope", () => {

@@ -13,6 +13,7 @@ import type {
   DiscoverContext,
   DiscoverResult,
   VerifyResult,
+  WidenedDiscovery,
 } from "../provider.js";
 import { discoverFailure, verdictOf } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
@@ -20,6 +21,7 @@ import { instrumentedCall, type CallContext } from "../shared/instrumented-call.
 import { KeyedPacer } from "../shared/token-bucket.js";
 import { AwsClientFactory, type AwsKeys, type AwsKeysProvider } from "./aws-clients.js";
 import { classifyAwsError } from "./classify.js";
+import { liftFilter } from "../shared/widen.js";
 import { sweepLambda } from "./lambda-discovery.js";
 
 /** The `aws` settings the provider reads; `Config["aws"]` satisfies it. */
@@ -117,6 +119,11 @@ export class AwsProvider implements AwsCloudProvider {
       secrets: base.secrets,
       scope: [...base.scope, this.options.settings.lambdaEndpoint ?? "", [...request.qualifiers].sort().join(","), JSON.stringify(request.filter)],
     };
+  }
+
+  /** Without aliases a sweep lists every function whatever the filter, so it is shared and filtered locally; aliases are listed per kept function. */
+  widen(request: AwsDiscoverRequest): WidenedDiscovery<AwsDiscoverRequest> | undefined {
+    return request.qualifiers.includes("aliases") ? undefined : liftFilter(request);
   }
 
   async verify(request: AwsVerifyRequest): Promise<VerifyResult> {

@@ -15,11 +15,13 @@ import type {
   DiscoverContext,
   DiscoverResult,
   VerifyResult,
+  WidenedDiscovery,
 } from "../provider.js";
 import type { TokenCredential } from "@azure/identity";
 import { CloudCallError, discoverFailure, verdictOf } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
+import { liftFilter } from "../shared/widen.js";
 import { ArmFunctionApps, armScope, type FunctionAppRef } from "./arm-function-apps.js";
 import { createAzureCredential } from "./azure-credential.js";
 import { classifyAzureError } from "./classify.js";
@@ -94,6 +96,11 @@ export class AzureProvider implements AzureCloudProvider {
     const base = this.verifyKey(request);
     const keys = request.apiKeys === undefined ? [] : Object.entries(request.apiKeys.apiKeys).sort(([a], [b]) => (a < b ? -1 : 1)).flat();
     return { secrets: [...base.secrets, ...keys], scope: [...base.scope, JSON.stringify(request.filter), request.apiKeys === undefined ? "no-key-check" : "key-check"] };
+  }
+
+  /** One call lists the app's functions whatever the filter; with a key check the filter decides which keys are fetched, so that is not widened. */
+  widen(request: AzureDiscoverRequest): WidenedDiscovery<AzureDiscoverRequest> | undefined {
+    return request.apiKeys === undefined ? liftFilter(request) : undefined;
   }
 
   async verify(request: AzureVerifyRequest): Promise<VerifyResult> {

@@ -36,8 +36,9 @@ export interface SharedCallOptions {
 
 /**
  * Wraps a CloudProvider with the same interface. Keys are `provider | HMAC(secrets) | scope`, so
- * 1,000 upstreams sharing one credential, region and options cost one call per TTL. A discovery
- * first goes through the shared verification, and reuses its identity. Never throws.
+ * 1,000 upstreams sharing one credential, region and options cost one call per TTL; where the
+ * provider can widen a discovery, upstreams that differ only by name filter share one listing too.
+ * A discovery first goes through the shared verification, and reuses its identity. Never throws.
  */
 export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
   readonly name: CloudName;
@@ -82,13 +83,15 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
   async discover(request: D, context: DiscoverContext = {}, options: SharedCallOptions = {}): Promise<DiscoverResult> {
     const verified = await this.verify(request, { fresh: options.fresh === true && options.verifiedJustNow !== true });
     if (verified.status !== "valid") return discoverFailure(verified);
-    const key = this.keyOf("discover", this.provider.discoverKey(request));
+    const widened = this.provider.widen?.(request);
+    const shared = widened?.request ?? request;
+    const key = this.keyOf("discover", this.provider.discoverKey(shared));
     try {
       const { value, outcome } = await this.discoveries.get(key, options.fresh ?? false, () =>
-        this.limiter.run(() => this.provider.discover(request, { ...context, identity: verified.identity })),
+        this.limiter.run(() => this.provider.discover(shared, { ...context, identity: verified.identity })),
       );
       this.options.telemetry.cloudCache.inc({ kind: "discover", result: outcome });
-      return value;
+      return widened !== undefined && value.status === "listed" ? { ...value, functions: widened.narrow(value.functions) } : value;
     } catch (err) {
       return { status: "unknown", error: toCredbrokerError(err, `${this.name} discovery`) };
     }

@@ -63,6 +63,40 @@ describe("shared verification at fleet scale", () => {
     for (const c of credentials) expect(rendered).not.toContain(c.secretAccessKey);
   });
 
+  it("shares one listing between upstreams that differ only by name filter, and lists aliases only for the names each keeps", async () => {
+    const account = "300000000001";
+    const keys: AwsCredentials = { kind: "awsKeys", ...aws.addUser(account, "teams", { permissions: { lambdaList: ["*"] } }) };
+    for (const team of ["orders", "payments", "search"]) {
+      for (let i = 0; i < 40; i++) aws.addFunction(account, "eu-west-1", { name: `${team}-${i}`, versions: 1, aliases: [{ name: "live", version: 1 }] });
+    }
+    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics });
+    const team = (prefix: string, qualifiers: AwsDiscoverRequest["qualifiers"]): AwsDiscoverRequest => ({
+      kind: "aws",
+      region: "eu-west-1",
+      credentials: keys,
+      qualifiers,
+      filter: parseFunctionFilter(`${prefix}-*`, "f"),
+    });
+    aws.counters.reset();
+    const latest = await Promise.all(["orders", "payments", "search"].map((t) => verifier.discover(team(t, ["latest"]))));
+    for (const [i, t] of ["orders", "payments", "search"].entries()) {
+      const result = latest[i];
+      expect(result?.status).toBe("listed");
+      if (result?.status !== "listed") return;
+      expect(result.functions).toHaveLength(40);
+      expect(result.functions.every((f) => f.functionName.startsWith(`${t}-`))).toBe(true);
+    }
+    // 120 functions are three pages of 50: one sweep for the three teams, not three.
+    expect(aws.counters.callsFor("lambda:ListFunctions", account, "eu-west-1")).toBe(3);
+
+    aws.counters.reset();
+    const withAliases = await Promise.all(["orders", "payments"].map((t) => verifier.discover(team(t, ["latest", "aliases"]))));
+    for (const result of withAliases) expect(result.status === "listed" && result.functions.filter((f) => f.provider === "aws" && f.qualifierKind === "alias")).toHaveLength(40);
+    // Aliases are listed per kept function, so each filter pays for its own sweep, and no alias of a third team is asked for.
+    expect(aws.counters.callsFor("lambda:ListFunctions", account, "eu-west-1")).toBe(6);
+    expect(aws.counters.callsFor("lambda:ListAliases", account, "eu-west-1")).toBe(80);
+  });
+
   it("discovers 5,000 functions in one account-region completely, paced below the 15 rps quota", async () => {
     const account = "200000000001";
     const keys: AwsCredentials = { kind: "awsKeys", ...aws.addUser(account, "big", { permissions: { lambdaList: ["*"] } }) };

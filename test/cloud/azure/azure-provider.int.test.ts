@@ -4,10 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AzureProvider, type AzureProviderSettings } from "../../../src/cloud/azure/azure-provider.js";
-import type { AzureVerifyRequest } from "../../../src/cloud/provider.js";
+import type { AzureDiscoverRequest, AzureVerifyRequest } from "../../../src/cloud/provider.js";
+import { CloudVerifier } from "../../../src/cloud/shared/cloud-verifier.js";
 import { loadTrustedCas } from "../../../src/cloud/shared/tls.js";
 import type { Config } from "../../../src/config.js";
-import type { AzureServicePrincipal } from "../../../src/model/credentials.js";
+import type { AzureFunctionKeys, AzureServicePrincipal } from "../../../src/model/credentials.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../../src/model/function-filter.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createAzureEmulator, type AzureEmulator } from "../../../src/sandbox/azure/index.js";
@@ -150,6 +151,25 @@ describe("AzureProvider against the Azure emulator", () => {
         { provider: "azure", functionName: "list-orders", authLevel: "Function" },
       ],
     });
+  });
+
+  it("behind the shared layer, lists once for upstreams that differ only by filter, but not when keys are checked", async () => {
+    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: metrics });
+    const filtered = (filter: string, apiKeys?: AzureFunctionKeys): AzureDiscoverRequest => ({ ...req(), filter: parseFunctionFilter(filter, "f"), ...(apiKeys ? { apiKeys } : {}) });
+    azure.counters.reset();
+    const [orders, others] = await Promise.all([verifier.discover(filtered("create-*")), verifier.discover(filtered("!create-*"))]);
+    expect(orders).toMatchObject({ status: "listed", functions: [{ functionName: "create-order" }] });
+    expect(others.status === "listed" && others.functions.map((f) => f.functionName)).toEqual(["admin-reset", "health", "list-orders", "orders-test"]);
+    // Five functions in pages of two: one listing of three pages serves both filters.
+    expect(azure.counters.get("arm:functions.list")).toBe(3);
+
+    azure.counters.reset();
+    const keys: AzureFunctionKeys = { kind: "azureFunctionKeys", apiKeys: { "create-order": KEYS.create } };
+    const [checkedOrders, checkedOthers] = await Promise.all([verifier.discover(filtered("create-order", keys)), verifier.discover(filtered("list-orders", keys))]);
+    // The key check covers only the kept functions: create-order's key matches, list-orders has none in the secret.
+    expect(checkedOrders).toMatchObject({ status: "listed", warnings: [] });
+    expect(checkedOthers).toMatchObject({ status: "listed", warnings: [{ reason: "FunctionKeyMissing" }] });
+    expect(azure.counters.get("arm:functions.list")).toBe(6);
   });
 
   it("passes the key check when every key matches Azure's", async () => {
