@@ -62,23 +62,38 @@ function subjectAltNames(names: readonly string[]): Array<{ type: number; value?
   return [...new Set(names)].map((name) => (isIP(name) === 0 ? { type: 2, value: name } : { type: 7, ip: name }));
 }
 
-/** Creates a self-signed CA certificate (pure computation, no I/O). */
-export function createCertificateAuthority(commonName = "credbroker sandbox Azure CA", nowMs = Date.now()): IssuedCertificate {
+type Extension = Record<string, unknown> & { name: string };
+
+/**
+ * One certificate for a fresh key: subject `commonName`, signed by `issuer` (its own key when
+ * self-signed). Pure computation, no I/O.
+ */
+function issue(commonName: string, days: number, extensions: Extension[], nowMs: number, issuer?: IssuedCertificate): IssuedCertificate {
   const keys = generateRsaKeyPair();
   const cert = forge.pki.createCertificate();
   cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
   cert.serialNumber = serialNumber();
-  validity(cert, nowMs, 365);
+  validity(cert, nowMs, days);
   const subject = [{ name: "commonName", value: commonName }];
   cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: true, critical: true },
-    { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
-    { name: "subjectKeyIdentifier" },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
+  cert.setIssuer(issuer === undefined ? subject : forge.pki.certificateFromPem(issuer.certificatePem).subject.attributes);
+  cert.setExtensions(extensions);
+  cert.sign(forge.pki.privateKeyFromPem((issuer ?? keys).privateKeyPem), forge.md.sha256.create());
   return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+}
+
+/** Creates a self-signed CA certificate (pure computation, no I/O). */
+export function createCertificateAuthority(commonName = "credbroker sandbox Azure CA", nowMs = Date.now()): IssuedCertificate {
+  return issue(
+    commonName,
+    365,
+    [
+      { name: "basicConstraints", cA: true, critical: true },
+      { name: "keyUsage", keyCertSign: true, cRLSign: true, critical: true },
+      { name: "subjectKeyIdentifier" },
+    ],
+    nowMs,
+  );
 }
 
 /**
@@ -86,22 +101,18 @@ export function createCertificateAuthority(commonName = "credbroker sandbox Azur
  * addresses both become subjectAltName entries of the right type).
  */
 export function issueServerCertificate(ca: IssuedCertificate, names: readonly string[], nowMs = Date.now()): IssuedCertificate {
-  const keys = generateRsaKeyPair();
-  const caCert = forge.pki.certificateFromPem(ca.certificatePem);
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-  cert.serialNumber = serialNumber();
-  validity(cert, nowMs, 90);
-  cert.setSubject([{ name: "commonName", value: names[0] ?? "localhost" }]);
-  cert.setIssuer(caCert.subject.attributes);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
-    { name: "extKeyUsage", serverAuth: true },
-    { name: "subjectAltName", altNames: subjectAltNames(names) },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(ca.privateKeyPem), forge.md.sha256.create());
-  return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+  return issue(
+    names[0] ?? "localhost",
+    90,
+    [
+      { name: "basicConstraints", cA: false },
+      { name: "keyUsage", digitalSignature: true, keyEncipherment: true, critical: true },
+      { name: "extKeyUsage", serverAuth: true },
+      { name: "subjectAltName", altNames: subjectAltNames(names) },
+    ],
+    nowMs,
+    ca,
+  );
 }
 
 /**
@@ -110,40 +121,30 @@ export function issueServerCertificate(ca: IssuedCertificate, names: readonly st
  * kubectl (client-go) sends bearer tokens only over TLS, hence TLS for the Kubernetes emulator.
  */
 export function createSelfSignedServingCertificate(commonName: string, names: readonly string[], nowMs = Date.now()): IssuedCertificate {
-  const keys = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-  cert.serialNumber = serialNumber();
-  validity(cert, nowMs, 365);
-  const subject = [{ name: "commonName", value: commonName }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: true },
-    { name: "keyUsage", keyCertSign: true, digitalSignature: true, keyEncipherment: true },
-    { name: "extKeyUsage", serverAuth: true },
-    { name: "subjectAltName", altNames: subjectAltNames(["localhost", "127.0.0.1", "::1", ...names]) },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
-  return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+  return issue(
+    commonName,
+    365,
+    [
+      { name: "basicConstraints", cA: true },
+      { name: "keyUsage", keyCertSign: true, digitalSignature: true, keyEncipherment: true },
+      { name: "extKeyUsage", serverAuth: true },
+      { name: "subjectAltName", altNames: subjectAltNames(["localhost", "127.0.0.1", "::1", ...names]) },
+    ],
+    nowMs,
+  );
 }
 
 /** Creates a self-signed client certificate, as `az ad sp create-for-rbac --create-cert` would. */
 export function createClientCertificate(commonName: string, nowMs = Date.now()): IssuedCertificate {
-  const keys = generateRsaKeyPair();
-  const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.publicKeyFromPem(keys.publicKeyPem);
-  cert.serialNumber = serialNumber();
-  validity(cert, nowMs, 365);
-  const subject = [{ name: "commonName", value: commonName }];
-  cert.setSubject(subject);
-  cert.setIssuer(subject);
-  cert.setExtensions([
-    { name: "basicConstraints", cA: false },
-    { name: "keyUsage", digitalSignature: true, critical: true },
-  ]);
-  cert.sign(forge.pki.privateKeyFromPem(keys.privateKeyPem), forge.md.sha256.create());
-  return { ...keys, certificatePem: forge.pki.certificateToPem(cert) };
+  return issue(
+    commonName,
+    365,
+    [
+      { name: "basicConstraints", cA: false },
+      { name: "keyUsage", digitalSignature: true, critical: true },
+    ],
+    nowMs,
+  );
 }
 
 /** Thumbprints of the first certificate in `pem`; throws when `pem` holds no parsable certificate. */
