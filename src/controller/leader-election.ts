@@ -89,12 +89,12 @@ class LeaseElector implements LeaderElector {
   private running: Promise<void> | undefined;
   private stopped = false;
   private leading = false;
-  /** Local time until which our last successful write lets us lead. */
+  /** Monotonic time until which our last successful write lets us lead. */
   private validUntil = 0;
   private deadlineTimer: TimerHandle | undefined;
   private readonly sleeper: Sleeper;
   private lastObservedHolder: string | undefined;
-  /** The last lease record seen held by another replica, and when (our clock) it was first seen. */
+  /** The last lease record seen held by another replica, and when (our monotonic clock) it was first seen. */
   private observedRecord = "";
   private observedAtMs = 0;
 
@@ -116,7 +116,7 @@ class LeaseElector implements LeaderElector {
   }
 
   isLeader(): boolean {
-    return this.leading && this.o.clock.now() < this.validUntil;
+    return this.leading && this.o.clock.monotonicNow() < this.validUntil;
   }
 
   async stop(): Promise<void> {
@@ -167,7 +167,9 @@ class LeaseElector implements LeaderElector {
   }
 
   private async tryAcquireOrRenew(): Promise<Attempt> {
+    // Wall time for the record others read; monotonic time for our own deadline, which no clock step may lengthen.
     const startedAt = this.o.clock.now();
+    const startedMono = this.o.clock.monotonicNow();
     const lease = await this.read();
     if (this.stopped) return "failed";
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
@@ -180,7 +182,7 @@ class LeaseElector implements LeaderElector {
         metadata: { name: this.o.name, namespace: this.o.namespace },
         spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(startedAt), renewTime: microTime(startedAt), leaseTransitions: 0 },
       };
-      return this.write(() => this.call((options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body }, options)), startedAt, slot);
+      return this.write(() => this.call((options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body }, options)), startedMono, slot);
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
@@ -195,10 +197,10 @@ class LeaseElector implements LeaderElector {
       if (record !== this.observedRecord) {
         // Timed from when the answer arrived, not when it was asked for: a slow read must not bring takeover forward.
         this.observedRecord = record;
-        this.observedAtMs = this.o.clock.now();
+        this.observedAtMs = this.o.clock.monotonicNow();
       }
       const validMs = (spec.leaseDurationSeconds ?? durationSeconds) * 1000;
-      const expired = holder === "" || this.observedAtMs + validMs < this.o.clock.now();
+      const expired = holder === "" || this.observedAtMs + validMs < this.o.clock.monotonicNow();
       if (!expired) return "held-by-other";
       const granted = this.acquireSlot();
       if (granted === undefined) return "failed";
@@ -213,7 +215,7 @@ class LeaseElector implements LeaderElector {
     };
     // metadata.resourceVersion travels with the body: a concurrent writer makes this a 409.
     const body: V1Lease = { ...lease, spec: next };
-    return this.write(() => this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }, options)), startedAt, slot);
+    return this.write(() => this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }, options)), startedMono, slot);
   }
 
   private async read(): Promise<V1Lease | undefined> {
@@ -226,11 +228,11 @@ class LeaseElector implements LeaderElector {
   }
 
   /** Runs a create/replace; 409 means another replica wrote first, and the next round re-reads. */
-  private async write(send: () => Promise<V1Lease>, startedAt: number, slot: AcquireSlot): Promise<Attempt> {
+  private async write(send: () => Promise<V1Lease>, startedMono: number, slot: AcquireSlot): Promise<Attempt> {
     try {
       await send();
       if (this.stopped) return "failed";
-      this.renewed(startedAt);
+      this.renewed(startedMono);
       return "leading";
     } catch (err) {
       if (statusOf(err) === 409) return "failed";
@@ -262,11 +264,11 @@ class LeaseElector implements LeaderElector {
     this.o.logger?.debug({ lease: this.o.name, holder }, "lease holder observed");
   }
 
-  /** Our write at `startedAt` succeeded: we may lead until startedAt + renewDeadline. */
-  private renewed(startedAt: number): void {
-    this.validUntil = startedAt + this.renewDeadlineMs;
+  /** Our write sent at `startedMono` (monotonic) succeeded: we may lead until then + renewDeadline. */
+  private renewed(startedMono: number): void {
+    this.validUntil = startedMono + this.renewDeadlineMs;
     this.armDeadline();
-    if (!this.leading && this.o.clock.now() < this.validUntil) {
+    if (!this.leading && this.o.clock.monotonicNow() < this.validUntil) {
       this.leading = true;
       this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "started leading");
       this.o.onStartedLeading?.();
@@ -278,9 +280,9 @@ class LeaseElector implements LeaderElector {
     this.o.clock.clearTimeout(this.deadlineTimer);
     this.deadlineTimer = this.o.clock.setTimeout(() => {
       this.deadlineTimer = undefined;
-      if (this.o.clock.now() >= this.validUntil) this.stopLeading("renew deadline passed");
+      if (this.o.clock.monotonicNow() >= this.validUntil) this.stopLeading("renew deadline passed");
       else this.armDeadline();
-    }, this.validUntil - this.o.clock.now());
+    }, this.validUntil - this.o.clock.monotonicNow());
   }
 
   private stopLeading(why: string): void {

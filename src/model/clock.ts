@@ -9,9 +9,14 @@ export interface TimerHandle {
 
 /** The few time operations the secret sources, the cloud layer and the controller plumbing use. */
 export interface Clock {
-  /** Milliseconds since the epoch (like Date.now()). */
+  /** Milliseconds since the epoch (like Date.now()): for timestamps others read. */
   now(): number;
-  /** Runs `fn` once, when now() has reached the time of the call plus `ms` milliseconds (0 when negative). */
+  /**
+   * Milliseconds on a clock that only moves forward at a steady rate, never stepped by NTP or an
+   * operator (like performance.now()); for deadlines a safety property rests on. Its zero is arbitrary.
+   */
+  monotonicNow(): number;
+  /** Runs `fn` once, when monotonicNow() has advanced by `ms` milliseconds (0 when negative). */
   setTimeout(fn: () => void, ms: number): TimerHandle;
   /** Cancels a timer; a no-op for a timer that already ran or was cleared, or for `undefined`. */
   clearTimeout(handle: TimerHandle | undefined): void;
@@ -46,15 +51,16 @@ export function createSystemClock(): Clock {
   let nextId = 1;
   return {
     now: () => Date.now(),
+    monotonicNow: () => performance.now(),
     sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms))),
     setTimeout(fn, ms) {
       const id = nextId++;
-      const dueAt = Date.now() + Math.max(0, ms);
-      // Node's timers run on a monotonic clock and may fire a millisecond before Date.now() reaches
-      // the due time; a deadline check in `fn` would then see "not yet" with no timer left to retry.
+      const dueAt = performance.now() + Math.max(0, ms);
+      // Node's timers count whole milliseconds of the event loop's cached time and may fire a
+      // fraction early; a deadline check in `fn` would then see "not yet" with no timer left to retry.
       const arm = (delayMs: number): void => {
         const timer = setTimeout(() => {
-          const early = dueAt - Date.now();
+          const early = dueAt - performance.now();
           if (early > 0) return arm(early);
           timers.delete(id);
           fn();
@@ -103,6 +109,9 @@ export class FakeClock implements Clock {
   }
 
   readonly now = (): number => this.current;
+
+  /** Fake time never steps back, so it is its own monotonic clock. */
+  readonly monotonicNow = (): number => this.current;
 
   setTimeout(fn: () => void, ms: number): TimerHandle {
     const id = this.nextId++;

@@ -176,10 +176,26 @@ describe("leader election", () => {
   it("still steps down when its deadline timer fires a millisecond early", async () => {
     // Node's timers may run just before Date.now() reaches their due time; this clock's do so whenever they can.
     const clock = new FakeClock(Date.now());
-    const early: Clock = { now: () => clock.now(), setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - 1)), clearTimeout: (h) => clock.clearTimeout(h) };
+    const early: Clock = { now: clock.now, monotonicNow: clock.monotonicNow, setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - 1)), clearTimeout: (h) => clock.clearTimeout(h) };
     const a = elector("early-timer", "replica-a", { clock: early, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
     await waitFor("a leading", () => a.elector.isLeader());
     emulator.faults.set({ outage: true });
+    clock.advance(9_999);
+    expect(a.elector.isLeader()).toBe(true);
+    clock.advance(1);
+    expect(a.elector.isLeader()).toBe(false);
+    expect(a.stopped).toBe(1);
+  });
+
+  it("steps down at its deadline even when the wall clock is set back an hour", async () => {
+    // Wall time (lease timestamps) is stepped back; the deadline runs on monotonic time, which never steps.
+    const clock = new FakeClock(Date.now());
+    let stepMs = 0;
+    const stepped: Clock = { now: () => clock.now() - stepMs, monotonicNow: clock.monotonicNow, setTimeout: (fn, ms) => clock.setTimeout(fn, ms), clearTimeout: (h) => clock.clearTimeout(h) };
+    const a = elector("wall-step", "replica-a", { clock: stepped, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+    await waitFor("a leading", () => a.elector.isLeader());
+    emulator.faults.set({ outage: true });
+    stepMs = 3_600_000;
     clock.advance(9_999);
     expect(a.elector.isLeader()).toBe(true);
     clock.advance(1);

@@ -70,19 +70,30 @@ describe("system clock", () => {
     expect(ran).toBe(true);
   });
 
-  it("never runs a timer before now() reaches its due time, even when Node's timer fires early", async () => {
+  it("never runs a timer before monotonicNow() has advanced by its delay, even when Node's timer fires early", async () => {
     const clock = createSystemClock();
-    const start = Date.now();
-    // Node's monotonic timer may fire while Date.now() still reads a millisecond short: simulate a 5 ms lag.
+    // Node's timer may fire while the time it is measured against still reads short: simulate a 5 ms lag.
     let lagMs = 0;
-    const realNow = Date.now.bind(Date);
-    const spy = vi.spyOn(Date, "now").mockImplementation(() => realNow() - lagMs);
+    const realNow = performance.now.bind(performance);
+    const spy = vi.spyOn(performance, "now").mockImplementation(() => realNow() - lagMs);
     try {
+      const start = clock.monotonicNow();
       const ranAt = await new Promise<number>((resolve) => {
-        clock.setTimeout(() => resolve(clock.now()), 20);
+        clock.setTimeout(() => resolve(clock.monotonicNow()), 20);
         lagMs = 5;
       });
       expect(ranAt).toBeGreaterThanOrEqual(start + 20);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it("keeps monotonic time apart from wall time", () => {
+    const clock = createSystemClock();
+    const spy = vi.spyOn(Date, "now").mockReturnValue(0);
+    try {
+      expect(clock.now()).toBe(0);
+      expect(clock.monotonicNow()).toBeGreaterThan(0);
     } finally {
       spy.mockRestore();
     }
