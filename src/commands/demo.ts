@@ -4,6 +4,7 @@ import { buildConfig } from "../config.js";
 import { brokerSettingsFor, startSandbox, SAMPLE_AWS, type Sandbox } from "../sandbox/index.js";
 import { renderUpstreamTable } from "./live-table.js";
 import { startBroker, type Broker } from "./run.js";
+import { waitForStopSignal } from "./signals.js";
 
 export interface DemoOptions {
   out: NodeJS.WritableStream;
@@ -61,8 +62,17 @@ function brokerConfig(sandbox: Sandbox) {
   return buildConfig({ flags: { ...brokerSettingsFor(sandbox.info), "http.port": "0", "controller.backoffMaxMs": "3s", "log.level": "info" } });
 }
 
-/** Runs the demo; resolves with the exit code when the duration ends or on SIGINT/SIGTERM. I/O. */
+/** Runs the demo; resolves with the exit code when the duration ends or on SIGINT/SIGTERM (also one received while starting). I/O. */
 export async function runDemo(options: DemoOptions): Promise<number> {
+  const signal = waitForStopSignal();
+  try {
+    return await demo(options, signal.received);
+  } finally {
+    signal.dispose();
+  }
+}
+
+async function demo(options: DemoOptions, stopSignal: Promise<unknown>): Promise<number> {
   const sandbox = await startSandbox();
   const logs: string[] = [];
   let broker: Broker | undefined;
@@ -100,17 +110,10 @@ export async function runDemo(options: DemoOptions): Promise<number> {
       }, step.atSeconds * 1000),
     );
     const ticker = setInterval(draw, options.interactive ? 1000 : 250);
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        process.off("SIGINT", done);
-        process.off("SIGTERM", done);
-        clearTimeout(timer);
-        resolve();
-      };
-      process.once("SIGINT", done);
-      process.once("SIGTERM", done);
-      const timer = options.durationSeconds > 0 ? setTimeout(done, options.durationSeconds * 1000) : undefined;
-    });
+    let timer: NodeJS.Timeout | undefined;
+    const ended = options.durationSeconds > 0 ? new Promise<void>((resolve) => (timer = setTimeout(resolve, options.durationSeconds * 1000))) : new Promise<void>(() => undefined);
+    await Promise.race([stopSignal, ended]);
+    clearTimeout(timer);
     for (const t of timers) clearTimeout(t);
     clearInterval(ticker);
     draw();

@@ -11,6 +11,7 @@ import { Redactor } from "../model/redact.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig } from "./compose.js";
+import { waitForStopSignal } from "./signals.js";
 
 export interface Broker {
   controller: Controller;
@@ -97,13 +98,19 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
   };
 }
 
-/** Runs until SIGINT or SIGTERM, then stops gracefully. Resolves with the exit code. */
+/**
+ * Runs until SIGINT or SIGTERM, then stops gracefully; a signal that arrives while starting stops
+ * the broker as soon as it is up (a pod deleted during start-up still releases its lease and Vault
+ * token). Resolves with the exit code.
+ */
 export async function runCommand(config: Config): Promise<number> {
-  const broker = await startBroker(config);
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await broker.stop();
-  return 0;
+  const signal = waitForStopSignal();
+  try {
+    const broker = await startBroker(config);
+    await signal.received;
+    await broker.stop();
+    return 0;
+  } finally {
+    signal.dispose();
+  }
 }

@@ -1,6 +1,7 @@
 // `credbroker sandbox`: start the emulators, print how to reach them, run until interrupted.
 import { readFile } from "node:fs/promises";
 import { parseSeed, startSandbox, type SandboxInfo } from "../sandbox/index.js";
+import { waitForStopSignal } from "./signals.js";
 
 export interface SandboxCommandOptions {
   json: boolean;
@@ -27,15 +28,18 @@ function describe(info: SandboxInfo): string {
   ].join("\n");
 }
 
-/** Runs until SIGINT/SIGTERM. Resolves with the exit code. Prints the sample credentials on purpose: they are the sandbox's own fakes. */
+/** Runs until SIGINT/SIGTERM (also one received while starting). Resolves with the exit code. Prints the sample credentials on purpose: they are the sandbox's own fakes. */
 export async function runSandboxCommand(options: SandboxCommandOptions): Promise<number> {
-  const seed = options.seedFile === undefined ? undefined : parseSeed(await readFile(options.seedFile, "utf8"), options.seedFile);
-  const sandbox = await startSandbox({ portBase: options.portBase, ...(seed ? { seed } : {}) });
-  options.out.write(options.json ? `${JSON.stringify(sandbox.info)}\n` : describe(sandbox.info));
-  await new Promise<void>((resolve) => {
-    process.once("SIGINT", resolve);
-    process.once("SIGTERM", resolve);
-  });
-  await sandbox.close();
-  return 0;
+  // Handlers first: whoever reads the printed endpoints may signal us the moment they appear.
+  const signal = waitForStopSignal();
+  try {
+    const seed = options.seedFile === undefined ? undefined : parseSeed(await readFile(options.seedFile, "utf8"), options.seedFile);
+    const sandbox = await startSandbox({ portBase: options.portBase, ...(seed ? { seed } : {}) });
+    options.out.write(options.json ? `${JSON.stringify(sandbox.info)}\n` : describe(sandbox.info));
+    await signal.received;
+    await sandbox.close();
+    return 0;
+  } finally {
+    signal.dispose();
+  }
 }
