@@ -99,6 +99,8 @@ export interface CloudProvider<V, D extends V> {
    * Pure, optional: when part of a discovery request does not change which calls it makes (a name
    * filter applied after one full listing), the wider request to discover and share instead, and
    * how to narrow its functions back to this request's. Undefined when nothing can be widened.
+   * Only valid when the warnings do not depend on the filter either: every caller gets the shared
+   * result's warnings as they are.
    */
   widen?(request: D): WidenedDiscovery<D> | undefined;
 }

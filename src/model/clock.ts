@@ -41,10 +41,15 @@ export function sleepOn(clock: Clock): Sleep {
   return (ms) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
 }
 
+/** Node's largest timer delay; a longer one would fire after 1 ms (with a TimeoutOverflowWarning). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
- * The real clock: Date.now() and Node timers, unref'd so a pending timer (token renewal, a poll,
- * a backoff) never keeps a stopped broker's process alive. Each call makes an independent
- * instance (no shared state). Reads the time only when its methods are called.
+ * The real clock: Date.now() for timestamps, performance.now() for monotonic time, and Node timers
+ * that wait for monotonic time (longer waits in chunks of Node's maximum delay), unref'd so a
+ * pending timer (token renewal, a poll, a backoff) never keeps a stopped broker's process alive.
+ * Each call makes an independent instance (no shared state). Reads the time only when its methods
+ * are called.
  */
 export function createSystemClock(): Clock {
   const timers = new Map<number, NodeJS.Timeout>();
@@ -52,19 +57,20 @@ export function createSystemClock(): Clock {
   return {
     now: () => Date.now(),
     monotonicNow: () => performance.now(),
-    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, ms))),
+    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, ms)))),
     setTimeout(fn, ms) {
       const id = nextId++;
       const dueAt = performance.now() + Math.max(0, ms);
       // Node's timers count whole milliseconds of the event loop's cached time and may fire a
-      // fraction early; a deadline check in `fn` would then see "not yet" with no timer left to retry.
+      // fraction early; a deadline check in `fn` would then see "not yet" with no timer left to
+      // retry. So a timer that runs early (or a chunk of a very long wait) waits out the rest.
       const arm = (delayMs: number): void => {
         const timer = setTimeout(() => {
           const early = dueAt - performance.now();
           if (early > 0) return arm(early);
           timers.delete(id);
           fn();
-        }, delayMs);
+        }, Math.min(MAX_TIMER_MS, delayMs));
         timer.unref();
         timers.set(id, timer);
       };

@@ -38,10 +38,16 @@ function globToRegExp(glob: string): RegExp {
   return new RegExp(`^${body}$`);
 }
 
+/** The filter as a predicate, its globs compiled once: for loops over thousands of names. Pure. */
+export function compileFunctionFilter(filter: FunctionFilter): (name: string) => boolean {
+  const include = filter.include.map(globToRegExp);
+  const exclude = filter.exclude.map(globToRegExp);
+  return (name) => (include.length === 0 || include.some((r) => r.test(name))) && !exclude.some((r) => r.test(name));
+}
+
 /** Whether `name` passes the filter. Pure. */
 export function functionMatches(filter: FunctionFilter, name: string): boolean {
-  const included = filter.include.length === 0 || filter.include.some((g) => globToRegExp(g).test(name));
-  return included && !filter.exclude.some((g) => globToRegExp(g).test(name));
+  return compileFunctionFilter(filter)(name);
 }
 
 export const LAMBDA_QUALIFIER_KINDS = ["latest", "versions", "aliases"] as const;

@@ -1,5 +1,5 @@
 // The function lists credbroker publishes in an Upstream's spec: discovered functions mapped, filtered, merged with hand-written entries, capped.
-import { functionMatches, type FunctionFilter, type LambdaQualifierKind } from "./function-filter.js";
+import { compileFunctionFilter, type FunctionFilter, type LambdaQualifierKind } from "./function-filter.js";
 import type { FunctionCounts } from "./status-types.js";
 import { canonicalJson } from "./text.js";
 import type { AzureAuthLevel, AzureFunctionSpec, LambdaFunctionSpec } from "./upstream.js";
@@ -49,9 +49,10 @@ export function lambdaEntries(
   const add = (f: string, qualifier: string, logicalName: string): void => {
     if (!out.has(logicalName)) out.set(logicalName, { logicalName, lambdaFunctionName: f, qualifier });
   };
+  const passes = compileFunctionFilter(filter);
   for (const fn of discovered) {
     const f = fn.functionName;
-    if (!functionMatches(filter, f)) continue;
+    if (!passes(f)) continue;
     if (qualifiers.includes("latest")) add(f, "$LATEST", f);
     if (qualifiers.includes("versions")) for (const v of fn.versions ?? []) if (v !== "$LATEST") add(f, v, `${f}:${v}`);
     if (qualifiers.includes("aliases")) for (const a of fn.aliases ?? []) add(f, a, `${f}:${a}`);
@@ -62,8 +63,9 @@ export function lambdaEntries(
 /** Discovered Azure functions the filter passes, sorted by name, without duplicates. Pure. */
 export function azureEntries(discovered: readonly DiscoveredAzureFunction[], filter: FunctionFilter): AzureFunctionSpec[] {
   const out = new Map<string, AzureFunctionSpec>();
+  const passes = compileFunctionFilter(filter);
   for (const fn of discovered) {
-    if (functionMatches(filter, fn.functionName) && !out.has(fn.functionName)) {
+    if (passes(fn.functionName) && !out.has(fn.functionName)) {
       out.set(fn.functionName, { functionName: fn.functionName, authLevel: fn.authLevel });
     }
   }

@@ -8,13 +8,13 @@ import type { AwsDiscoverRequest, AwsVerifyRequest, AzureDiscoverRequest, AzureV
 import { CloudVerifier } from "../../src/cloud/shared/cloud-verifier.js";
 import { loadTrustedCas } from "../../src/cloud/shared/tls.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../src/model/function-filter.js";
-
-/** Of zeta, alpha and mid: alpha only. */
-const SOME = parseFunctionFilter("*a*,!zeta", "test");
 import { silentCloudTelemetry } from "../../src/model/telemetry.js";
 import { createAwsEmulator } from "../../src/sandbox/aws/index.js";
 import { createAzureEmulator } from "../../src/sandbox/azure/index.js";
 import { describeCloudProviderContract, type ContractFixture } from "./provider-contract.js";
+
+/** Of zeta, alpha and mid: alpha only. */
+const SOME = parseFunctionFilter("*a*,!zeta", "test");
 
 type Wrap = <V, D extends V>(p: CloudProvider<V, D>) => CloudProvider<V, D>;
 const raw: Wrap = (p) => p;

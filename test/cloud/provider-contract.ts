@@ -75,7 +75,7 @@ export function describeCloudProviderContract<V, D extends V>(name: string, setu
     });
 
     it("lists under a filter exactly the unfiltered functions the filter passes, also when asked second", async () => {
-      // Unfiltered first, then filtered, then the other way round: a shared listing must narrow correctly in both orders.
+      // Unfiltered, filtered, unfiltered again: a filtered answer must not replace the full listing a later caller gets.
       const all = await f.provider.discover(f.discover);
       const some = await f.provider.discover(f.filtered.request);
       expect(all.status).toBe("listed");

@@ -174,7 +174,7 @@ describe("leader election", () => {
   });
 
   it("still steps down when its deadline timer fires a millisecond early", async () => {
-    // Node's timers may run just before Date.now() reaches their due time; this clock's do so whenever they can.
+    // Node's timers may run just before monotonic time reaches their due time; this clock's do so whenever they can.
     const clock = new FakeClock(Date.now());
     const early: Clock = { now: clock.now, monotonicNow: clock.monotonicNow, setTimeout: (fn, ms) => clock.setTimeout(fn, Math.max(1, ms - 1)), clearTimeout: (h) => clock.clearTimeout(h) };
     const a = elector("early-timer", "replica-a", { clock: early, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });

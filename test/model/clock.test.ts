@@ -88,6 +88,27 @@ describe("system clock", () => {
     }
   });
 
+  it("waits longer than Node's largest delay in chunks instead of firing at once or spinning", () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      const clock = createSystemClock();
+      const fortyDays = 40 * 24 * 3600_000;
+      let ran = 0;
+      clock.setTimeout(() => ran++, fortyDays);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(2 ** 31 - 1);
+      expect(ran).toBe(0);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(fortyDays - (2 ** 31 - 1) - 1);
+      expect(ran).toBe(0);
+      vi.advanceTimersByTime(1);
+      expect(ran).toBe(1);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("keeps monotonic time apart from wall time", () => {
     const clock = createSystemClock();
     const spy = vi.spyOn(Date, "now").mockReturnValue(0);

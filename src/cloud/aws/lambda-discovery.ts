@@ -1,7 +1,7 @@
 // One Lambda discovery sweep: ListFunctions with full Marker paging, ListAliases per kept function, every call paced per account-region.
 import { ListAliasesCommand, ListFunctionsCommand, type LambdaClient } from "@aws-sdk/client-lambda";
 import { mapWithConcurrency } from "../../model/concurrency.js";
-import { functionMatches } from "../../model/function-filter.js";
+import { compileFunctionFilter } from "../../model/function-filter.js";
 import type { AwsDiscoverRequest, DiscoveredFunction } from "../provider.js";
 import { sortLambda } from "./discovered.js";
 
@@ -25,6 +25,7 @@ export async function sweepLambda(client: LambdaClient, request: AwsDiscoverRequ
   const wantVersions = request.qualifiers.includes("versions");
   const out: AwsFunction[] = [];
   const names = new Set<string>();
+  const passes = compileFunctionFilter(request.filter);
   let marker: string | undefined;
   let pages = 0;
   do {
@@ -33,7 +34,7 @@ export async function sweepLambda(client: LambdaClient, request: AwsDiscoverRequ
     );
     for (const fn of page.Functions ?? []) {
       const name = fn.FunctionName;
-      if (name === undefined || !functionMatches(request.filter, name)) continue;
+      if (name === undefined || !passes(name)) continue;
       const version = fn.Version ?? "$LATEST";
       names.add(name);
       if (version === "$LATEST") out.push({ provider: "aws", functionName: name, qualifier: "$LATEST", qualifierKind: "latest" });

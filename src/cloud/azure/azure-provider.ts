@@ -3,7 +3,7 @@ import type { AzureServicePrincipal, SecretMaterial } from "../../model/credenti
 import { createSystemClock, type Clock } from "../../model/clock.js";
 import { mapWithConcurrency } from "../../model/concurrency.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
-import { functionMatches } from "../../model/function-filter.js";
+import { compileFunctionFilter } from "../../model/function-filter.js";
 import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
 import type {
   AzureCloudProvider,
@@ -123,7 +123,8 @@ export class AzureProvider implements AzureCloudProvider {
     const { arm, app, secrets } = located;
     try {
       const listed = await instrumentedCall(this.ctx, "arm:functions.list", secrets, () => arm.listFunctions(app));
-      const routable = listed.filter((f) => f.authLevel !== undefined && functionMatches(request.filter, f.functionName));
+      const passes = compileFunctionFilter(request.filter);
+      const routable = listed.filter((f) => f.authLevel !== undefined && passes(f.functionName));
       const functions: AzureFunction[] = routable
         .map((f): AzureFunction => ({ provider: "azure", functionName: f.functionName, authLevel: f.authLevel ?? "Function" }))
         .sort((a, b) => (a.functionName < b.functionName ? -1 : a.functionName > b.functionName ? 1 : 0));
