@@ -57,7 +57,14 @@ export function createSystemClock(): Clock {
   return {
     now: () => Date.now(),
     monotonicNow: () => performance.now(),
-    sleep: (ms) => new Promise<void>((resolve) => setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, ms)))),
+    sleep: async (ms) => {
+      let left = Math.max(0, ms);
+      do {
+        const step = Math.min(MAX_TIMER_MS, left);
+        await new Promise<void>((resolve) => setTimeout(resolve, step));
+        left -= step;
+      } while (left > 0);
+    },
     setTimeout(fn, ms) {
       const id = nextId++;
       const dueAt = performance.now() + Math.max(0, ms);

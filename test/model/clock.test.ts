@@ -109,6 +109,20 @@ describe("system clock", () => {
     }
   });
 
+  it("sleeps longer than Node's largest delay in chunks too", async () => {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] });
+    try {
+      let woke = false;
+      void createSystemClock().sleep?.(30 * 24 * 3600_000).then(() => (woke = true));
+      await vi.advanceTimersByTimeAsync(2 ** 31 - 1);
+      expect(woke).toBe(false);
+      await vi.advanceTimersByTimeAsync(30 * 24 * 3600_000 - (2 ** 31 - 1));
+      expect(woke).toBe(true);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("keeps monotonic time apart from wall time", () => {
     const clock = createSystemClock();
     const spy = vi.spyOn(Date, "now").mockReturnValue(0);
