@@ -308,6 +308,8 @@ export class Controller {
 
   private async work(key: string): Promise<void> {
     const fresh = this.forced.delete(key);
+    // Not ours (now): dropped. Whenever this replica starts leading the key's shard again, even after
+    // a lapse of a moment, onStartedLeading queues every key of the shard, so nothing is lost.
     if (!this.owns(key)) return;
     const started = this.deps.clock.now();
     this.deps.secrets.forget(key);

@@ -266,6 +266,10 @@ class LeaseElector implements LeaderElector {
 
   /** Our write sent at `startedMono` (monotonic) succeeded: we may lead until then + renewDeadline. */
   private renewed(startedMono: number): void {
+    // The deadline passed before this renewal landed, even if a starved event loop has not run the
+    // deadline timer yet: isLeader() was false meanwhile, so writers skipped work. End that term
+    // properly, so the callbacks see a stop and then a start (which queues the skipped work again).
+    if (this.leading && this.o.clock.monotonicNow() >= this.validUntil) this.stopLeading("renew deadline passed before the renewal landed");
     this.validUntil = startedMono + this.renewDeadlineMs;
     this.armDeadline();
     if (!this.leading && this.o.clock.monotonicNow() < this.validUntil) {

@@ -187,6 +187,28 @@ describe("leader election", () => {
     expect(a.stopped).toBe(1);
   });
 
+  it("reports a lapse as a stop and a new start when a late renewal lands before the starved deadline timer runs", async () => {
+    // Time moves on while timers stay behind, as on a starved event loop: `lag` is how far.
+    const timers = new FakeClock(Date.now());
+    let lag = 0;
+    const starved: Clock = {
+      now: () => timers.now() + lag,
+      monotonicNow: () => timers.monotonicNow() + lag,
+      setTimeout: (fn, ms) => timers.setTimeout(fn, ms),
+      clearTimeout: (h) => timers.clearTimeout(h),
+    };
+    const a = elector("lapse", "replica-a", { clock: starved, leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000 });
+    await waitFor("a leading", () => a.elector.isLeader());
+    emulator.faults.set({ latencyMs: 300 });
+    timers.advance(2000); // the retry timer runs: a renewal is on its way, slowly
+    lag = 9_000; // meanwhile the deadline passes, but its timer does not get to run
+    expect(a.elector.isLeader()).toBe(false);
+    await waitFor("the late renewal landing", () => a.elector.isLeader());
+    // Writers skipped work while isLeader() was false: the callbacks must show the gap.
+    expect(a.stopped).toBe(1);
+    expect(a.started).toBe(2);
+  });
+
   it("steps down at its deadline even when the wall clock is set back an hour", async () => {
     // Wall time (lease timestamps) is stepped back; the deadline runs on monotonic time, which never steps.
     const clock = new FakeClock(Date.now());
