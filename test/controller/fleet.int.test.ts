@@ -18,6 +18,15 @@ function fleetStates(sandbox: Sandbox): Map<string, string | undefined> {
   return out;
 }
 
+function resourceVersions(sandbox: Sandbox): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const u of sandbox.kube.list(UPSTREAMS)) {
+    const m = u.metadata as { namespace: string; name: string; resourceVersion: string };
+    if (m.namespace.startsWith("fleet-")) out.set(`${m.namespace}/${m.name}`, m.resourceVersion);
+  }
+  return out;
+}
+
 const FAST = { "controller.globalRatePerSecond": 5000, "controller.concurrency": 32 };
 
 describe("a fleet of 1,000 upstreams", () => {
@@ -88,6 +97,7 @@ describe("two replicas", () => {
 
     // Kill the leader: no release, the lease must expire.
     await a.stop({ release: false });
+    const versionsBefore = resourceVersions(sandbox);
     const killedAt = Date.now();
     // While nobody leads, credential aws-3 (used by 40 of the 200) goes bad.
     const secret = structuredClone(sandbox.kube.get({ group: "", version: "v1", resource: "secrets" }, "fleet-0", "aws-3")!);
@@ -101,7 +111,15 @@ describe("two replicas", () => {
     await eventually("the 40 upstreams of aws-3 rejected", () => users.every((k) => fleetStates(sandbox).get(k) === "Rejected"), 60_000);
     await eventually("replica-b settled", () => b.controller.progress().ready === 0 && b.controller.progress().inFlight === 0 && b.controller.progress().reconciled >= 200, 60_000);
     expect(users).toHaveLength(40);
-    expect(await counter(b, "writes", { kind: "status", result: "made" })).toBe(40);
+    // The new leader rewrote nothing a had written: only the 40 upstreams of aws-3 changed. On a
+    // loaded machine a transient fault may add a "keeping the last verdict" status write on the way
+    // (hence at least 40), and a lapse of leadership may cost an Event (best effort, never written
+    // by a stale leader), but no transition is ever announced twice.
+    const versionsAfter = resourceVersions(sandbox);
+    const changed = [...versionsAfter.keys()].filter((k) => versionsAfter.get(k) !== versionsBefore.get(k));
+    expect(changed.sort()).toEqual([...users].sort());
+    expect(await counter(b, "writes", { kind: "event", result: "made" })).toBeLessThanOrEqual(40);
+    expect(await counter(b, "writes", { kind: "status", result: "made" })).toBeGreaterThanOrEqual(40);
     expect([...fleetStates(sandbox).values()].filter((s) => s === "Accepted")).toHaveLength(160);
   }, 180_000);
 });
