@@ -42,13 +42,15 @@ describe("credbroker run against the sandbox (sample world)", () => {
     expect(status("team-payments", "payments-vault")!.details.conditions[0]!.message).toContain("vault:");
   });
 
-  it("rejects a wrong secret key with a stable reason and an Event, without printing the key", () => {
+  it("rejects a wrong secret key with a stable reason and an Event, without printing the key", async () => {
     const s = status("team-orders", "orders-wrong-key")!;
     expect(s.state).toBe("Rejected");
     expect(s.details.conditions.find((c) => c.type === "Authenticated")).toMatchObject({ status: "False", reason: "InvalidSecretKey" });
     expect(JSON.stringify(get("team-orders", "orders-wrong-key"))).not.toContain("not/the/right/secret");
-    const events = sandbox.kube.list({ group: "", version: "v1", resource: "events" }, "team-orders");
-    expect(events.some((e) => (e.involvedObject as { name: string }).name === "orders-wrong-key" && e.reason === "InvalidSecretKey" && e.type === "Warning")).toBe(true);
+    // The Event follows the status by its own request.
+    await eventually("a Warning Event for orders-wrong-key", () =>
+      sandbox.kube.list({ group: "", version: "v1", resource: "events" }, "team-orders").some((e) => (e.involvedObject as { name: string }).name === "orders-wrong-key" && e.reason === "InvalidSecretKey" && e.type === "Warning"),
+    );
   });
 
   it("publishes discovered Lambda functions with the filter and qualifiers asked for", () => {

@@ -115,8 +115,10 @@ describe("a running broker follows changes", () => {
     (secret.data as Record<string, string>).aws_secret_access_key = Buffer.from(SAMPLE_AWS.secretAccessKey).toString("base64");
     sandbox.kube.apply(secret);
     await eventually("orders-wrong-key accepted after rotation", () => status("team-orders", "orders-wrong-key")?.state === "Accepted", 10_000);
-    const events = sandbox.kube.list({ group: "", version: "v1", resource: "events" }, "team-orders");
-    expect(events.some((e) => (e.involvedObject as { name: string }).name === "orders-wrong-key" && e.type === "Normal")).toBe(true);
+    // The Event is written right after the status, by its own request.
+    await eventually("a Normal Event for orders-wrong-key", () =>
+      sandbox.kube.list({ group: "", version: "v1", resource: "events" }, "team-orders").some((e) => (e.involvedObject as { name: string }).name === "orders-wrong-key" && e.type === "Normal"),
+    );
   });
 
   it("forgets a deleted upstream: no error, and its metric series is gone", async () => {
