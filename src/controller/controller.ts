@@ -307,10 +307,11 @@ export class Controller {
   }
 
   private async work(key: string): Promise<void> {
-    const fresh = this.forced.delete(key);
     // Not ours (now): dropped. Whenever this replica starts leading the key's shard again, even after
-    // a lapse of a moment, onStartedLeading queues every key of the shard, so nothing is lost.
+    // a lapse of a moment, onStartedLeading queues every key of the shard, so nothing is lost; a
+    // pending forced re-verification stays marked for that run.
     if (!this.owns(key)) return;
+    const fresh = this.forced.delete(key);
     const started = this.deps.clock.now();
     this.deps.secrets.forget(key);
     const result = await reconcile(this.objects.get(key), fresh, {
