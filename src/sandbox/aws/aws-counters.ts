@@ -3,6 +3,11 @@ import { CallCounters } from "../common/counters.js";
 
 export type AwsOutcome = "ok" | "denied" | "throttled" | "error";
 
+/** The AWS counters keep four outcomes: an injected outage (a dropped connection) counts as an error. */
+export function awsOutcomeOf(fault: "outage" | "throttled" | "error"): AwsOutcome {
+  return fault === "outage" ? "error" : fault;
+}
+
 /** CallCounters (overall counts, admin endpoint) plus `callsFor(op, account, region)`. */
 export class AwsCallCounters extends CallCounters {
   private readonly scoped = new Map<string, number>();

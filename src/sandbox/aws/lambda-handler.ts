@@ -1,8 +1,9 @@
 // Lambda's REST JSON control plane: ListFunctions, ListVersionsByFunction, ListAliases and GetFunction, with quota and errors.
 import type { ServerResponse } from "node:http";
-import { dropConnection, sendJson } from "../common/http-server.js";
+import { answerFault } from "../common/faults.js";
+import { sendJson } from "../common/http-server.js";
 import { authenticate, type AuthFailure } from "./authenticate.js";
-import type { AwsOutcome } from "./aws-counters.js";
+import { awsOutcomeOf, type AwsOutcome } from "./aws-counters.js";
 import { claimedCaller, type AwsContext } from "./context.js";
 import { InvalidMarkerError, type LambdaFunction } from "./functions.js";
 import { allowsLambdaList, type Principal } from "./iam.js";
@@ -180,27 +181,17 @@ export async function handleLambda(ctx: AwsContext, req: WireRequest, res: Serve
   const requestId = newRequestId();
   const route = routeLambda(req);
   const claimed = claimedCaller(ctx, req);
-  const decision = await ctx.faults.decide(route.operation);
-  switch (decision.kind) {
-    case "outage":
-      ctx.counters.recordScoped(route.operation, "error", claimed.accountId, claimed.region);
-      dropConnection(res);
-      return;
-    case "throttle":
-      ctx.counters.recordScoped(route.operation, "throttled", claimed.accountId, claimed.region);
+  const faulted = await answerFault(ctx.faults, route.operation, res, {
+    record: (outcome) => ctx.counters.recordScoped(route.operation, awsOutcomeOf(outcome), claimed.accountId, claimed.region),
+    throttled: (retryAfterSeconds) =>
       sendLambdaError(
         res,
-        { status: 429, code: "TooManyRequestsException", message: "Rate exceeded", headers: { "Retry-After": String(decision.retryAfterSeconds) }, extra: { Reason: "CallerRateLimitExceeded" } },
+        { status: 429, code: "TooManyRequestsException", message: "Rate exceeded", headers: { "Retry-After": String(retryAfterSeconds) }, extra: { Reason: "CallerRateLimitExceeded" } },
         requestId,
-      );
-      return;
-    case "error":
-      ctx.counters.recordScoped(route.operation, "error", claimed.accountId, claimed.region);
-      sendLambdaError(res, { status: 500, code: "ServiceException", message: "An internal error occurred. Retry the request." }, requestId);
-      return;
-    case "pass":
-      break;
-  }
+      ),
+    failed: () => sendLambdaError(res, { status: 500, code: "ServiceException", message: "An internal error occurred. Retry the request." }, requestId),
+  });
+  if (faulted) return;
   const auth = authenticate(req, ctx.iam, ctx.clock());
   if (!auth.ok) {
     ctx.counters.recordScoped(route.operation, "denied", claimed.accountId, claimed.region);

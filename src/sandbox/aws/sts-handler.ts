@@ -1,8 +1,9 @@
 // STS over the AWS query protocol: GetCallerIdentity and AssumeRole, answered in STS's XML with its error shapes.
 import type { ServerResponse } from "node:http";
-import { dropConnection, sendText } from "../common/http-server.js";
+import { answerFault } from "../common/faults.js";
+import { sendText } from "../common/http-server.js";
 import { authenticate, type AuthFailure } from "./authenticate.js";
-import type { AwsOutcome } from "./aws-counters.js";
+import { awsOutcomeOf, type AwsOutcome } from "./aws-counters.js";
 import { claimedCaller, type AwsContext } from "./context.js";
 import type { Principal } from "./iam.js";
 import { newRequestId } from "./keys.js";
@@ -110,23 +111,12 @@ export async function handleSts(ctx: AwsContext, req: WireRequest, res: ServerRe
   const action = params.get("Action") ?? "";
   const operation = `sts:${action === "" ? "Unknown" : action}`;
   const claimed = claimedCaller(ctx, req);
-  const decision = await ctx.faults.decide(operation);
-  switch (decision.kind) {
-    case "outage":
-      ctx.counters.recordScoped(operation, "error", claimed.accountId, claimed.region);
-      dropConnection(res);
-      return;
-    case "throttle":
-      ctx.counters.recordScoped(operation, "throttled", claimed.accountId, claimed.region);
-      sendStsError(res, { status: 400, type: "Sender", code: "Throttling", message: "Rate exceeded" }, requestId);
-      return;
-    case "error":
-      ctx.counters.recordScoped(operation, "error", claimed.accountId, claimed.region);
-      sendStsError(res, { status: 500, type: "Receiver", code: "InternalFailure", message: "An internal error has occurred" }, requestId);
-      return;
-    case "pass":
-      break;
-  }
+  const faulted = await answerFault(ctx.faults, operation, res, {
+    record: (outcome) => ctx.counters.recordScoped(operation, awsOutcomeOf(outcome), claimed.accountId, claimed.region),
+    throttled: () => sendStsError(res, { status: 400, type: "Sender", code: "Throttling", message: "Rate exceeded" }, requestId),
+    failed: () => sendStsError(res, { status: 500, type: "Receiver", code: "InternalFailure", message: "An internal error has occurred" }, requestId),
+  });
+  if (faulted) return;
   const auth = authenticate(req, ctx.iam, ctx.clock());
   if (!auth.ok) {
     ctx.counters.recordScoped(operation, "denied", claimed.accountId, claimed.region);

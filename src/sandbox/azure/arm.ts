@@ -1,6 +1,7 @@
 // ARM routes for function apps: sites get/list, functions list, function and host keys, behind bearer-token checks.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dropConnection, sendJson } from "../common/http-server.js";
+import { answerFault } from "../common/faults.js";
+import { sendJson } from "../common/http-server.js";
 import { armError, functionEnvelope, page, siteResource } from "./arm-resources.js";
 import { isArmResource, requestOrigin, type AzureContext } from "./context.js";
 import type { Principal } from "./directory.js";
@@ -70,28 +71,18 @@ export async function handleArm(req: IncomingMessage, res: ServerResponse, ctx: 
     return;
   }
   const op = route.operation;
-  const decision = await ctx.faults.decide(op);
-  switch (decision.kind) {
-    case "pass":
-      break;
-    case "outage":
-      ctx.counters.record(op, "outage");
-      dropConnection(res);
-      return;
-    case "throttle":
-      ctx.counters.record(op, "throttled");
+  const faulted = await answerFault(ctx.faults, op, res, {
+    record: (outcome) => ctx.counters.record(op, outcome),
+    throttled: (retryAfterSeconds) =>
       sendJson(
         res,
         429,
-        armError("TooManyRequests", `The request is being throttled as the limit has been reached for operation type - ${op}. Retry after ${decision.retryAfterSeconds} seconds.`),
-        { "retry-after": String(decision.retryAfterSeconds), "x-ms-ratelimit-remaining-subscription-reads": "0" },
-      );
-      return;
-    case "error":
-      ctx.counters.record(op, "error");
-      sendJson(res, 500, armError("InternalServerError", "Encountered internal server error. Diagnostic information: emulated fault."));
-      return;
-  }
+        armError("TooManyRequests", `The request is being throttled as the limit has been reached for operation type - ${op}. Retry after ${retryAfterSeconds} seconds.`),
+        { "retry-after": String(retryAfterSeconds), "x-ms-ratelimit-remaining-subscription-reads": "0" },
+      ),
+    failed: () => sendJson(res, 500, armError("InternalServerError", "Encountered internal server error. Diagnostic information: emulated fault.")),
+  });
+  if (faulted) return;
 
   const auth = authenticate(req, ctx);
   if ("failure" in auth) {

@@ -1,7 +1,8 @@
 // Entra ID routes: OpenID configuration, signing keys, instance discovery and the client-credentials token endpoint.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { dropConnection, sendJson } from "../common/http-server.js";
+import { answerFault } from "../common/faults.js";
+import { sendJson } from "../common/http-server.js";
 import { isArmResource, requestOrigin, type AzureContext } from "./context.js";
 import type { Principal } from "./directory.js";
 import { AADSTS, entraError, type EntraError } from "./entra-errors.js";
@@ -72,29 +73,16 @@ export async function handleEntra(req: IncomingMessage, res: ServerResponse, bod
   const origin = requestOrigin(req, ctx);
   const correlationId = headerValue(req, "client-request-id") ?? randomUUID();
 
-  const decision = await ctx.faults.decide(route.operation);
-  switch (decision.kind) {
-    case "pass":
-      break;
-    case "outage":
-      ctx.counters.record(route.operation, "outage");
-      dropConnection(res);
-      return true;
-    case "throttle": {
-      ctx.counters.record(route.operation, "throttled");
-      const [code, message] = AADSTS.transient();
-      sendEntraError(res, entraError(429, "temporarily_unavailable", code, message, origin, ctx.clock(), correlationId), {
-        "retry-after": String(decision.retryAfterSeconds),
-      });
-      return true;
-    }
-    case "error": {
-      ctx.counters.record(route.operation, "error");
-      const [code, message] = AADSTS.transient();
-      sendEntraError(res, entraError(503, "temporarily_unavailable", code, message, origin, ctx.clock(), correlationId));
-      return true;
-    }
-  }
+  const transient = (status: number, headers: Record<string, string> = {}): void => {
+    const [code, message] = AADSTS.transient();
+    sendEntraError(res, entraError(status, "temporarily_unavailable", code, message, origin, ctx.clock(), correlationId), headers);
+  };
+  const faulted = await answerFault(ctx.faults, route.operation, res, {
+    record: (outcome) => ctx.counters.record(route.operation, outcome),
+    throttled: (retryAfterSeconds) => transient(429, { "retry-after": String(retryAfterSeconds) }),
+    failed: () => transient(503),
+  });
+  if (faulted) return true;
 
   switch (route.operation) {
     case "entra:instanceDiscovery":

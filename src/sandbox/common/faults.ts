@@ -1,4 +1,6 @@
 // Fault injection shared by every emulator: latency, errors, throttling and outages, settable while running.
+import type { ServerResponse } from "node:http";
+import { dropConnection } from "./http-server.js";
 
 export interface FaultSettings {
   /** Added to every request, in milliseconds. */
@@ -45,5 +47,40 @@ export class FaultInjector {
     if (s.throttleRate > 0 && this.random() < s.throttleRate) return { kind: "throttle", retryAfterSeconds: 1 };
     if (s.errorRate > 0 && this.random() < s.errorRate) return { kind: "error" };
     return { kind: "pass" };
+  }
+}
+
+/** How one emulator counts and answers an injected fault, in its own service's shapes. */
+export interface FaultReplies {
+  /** Counts the request under the outcome of its fault. */
+  record(outcome: "outage" | "throttled" | "error"): void;
+  /** Answers a throttled request (429 or the service's own throttling error) with its Retry-After. */
+  throttled(retryAfterSeconds: number): void;
+  /** Answers a request failed by an injected server error. */
+  failed(): void;
+}
+
+/**
+ * Decides the fault for one request of `operation` (after any configured latency) and, unless it
+ * passes, counts and answers it: an outage drops the connection, throttling and errors get the
+ * emulator's own replies. Resolves true when the request has been answered.
+ */
+export async function answerFault(faults: FaultInjector, operation: string, res: ServerResponse, replies: FaultReplies): Promise<boolean> {
+  const decision = await faults.decide(operation);
+  switch (decision.kind) {
+    case "pass":
+      return false;
+    case "outage":
+      replies.record("outage");
+      dropConnection(res);
+      return true;
+    case "throttle":
+      replies.record("throttled");
+      replies.throttled(decision.retryAfterSeconds);
+      return true;
+    case "error":
+      replies.record("error");
+      replies.failed();
+      return true;
   }
 }

@@ -2,8 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { isObject, type JsonObject } from "../../model/fields.js";
 import type { CallCounters } from "../common/counters.js";
-import type { FaultInjector } from "../common/faults.js";
-import { dropConnection, handleAdmin, sendJson, sendText, type RequestHandler } from "../common/http-server.js";
+import { answerFault, type FaultInjector } from "../common/faults.js";
+import { handleAdmin, sendJson, sendText, type RequestHandler } from "../common/http-server.js";
 import { metadataContentType, negotiate, toPartial, METADATA_API_VERSION, type Representation } from "./content.js";
 import { coreVersions, groupDocument, groupList, resourceList, versionDocument } from "./discovery.js";
 import { metaOf, type FieldValidation, type ObjectApi, type WriteOptions } from "./objects.js";
@@ -217,25 +217,15 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
     const r = route(ctx.objects.registry, method, url.pathname, watch);
     const op = operationName(r);
 
-    const decision = await ctx.faults.decide(op);
-    switch (decision.kind) {
-      case "outage":
-        ctx.counters.record(op, "outage");
-        dropConnection(res);
-        return;
-      case "error":
-        ctx.counters.record(op, "error");
-        sendJson(res, 500, failureStatus(500, "InternalError", "Internal error occurred: injected fault"));
-        return;
-      case "throttle":
-        ctx.counters.record(op, "throttled");
-        sendJson(res, 429, failureStatus(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds: decision.retryAfterSeconds }), {
-          "retry-after": String(decision.retryAfterSeconds),
-        });
-        return;
-      case "pass":
-        break;
-    }
+    const faulted = await answerFault(ctx.faults, op, res, {
+      record: (outcome) => ctx.counters.record(op, outcome),
+      throttled: (retryAfterSeconds) =>
+        sendJson(res, 429, failureStatus(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds }), {
+          "retry-after": String(retryAfterSeconds),
+        }),
+      failed: () => sendJson(res, 500, failureStatus(500, "InternalError", "Internal error occurred: injected fault")),
+    });
+    if (faulted) return;
 
     try {
       if (r.kind === "public") {

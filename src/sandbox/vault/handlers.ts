@@ -1,8 +1,8 @@
 // The request pipeline of the Vault emulator: admin routes, faults, namespace, seal, token, ACL, then the route.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallCounters } from "../common/counters.js";
-import type { FaultInjector } from "../common/faults.js";
-import { dropConnection, handleAdmin, sendJson, type RequestHandler } from "../common/http-server.js";
+import { answerFault, type FaultInjector } from "../common/faults.js";
+import { handleAdmin, sendJson, type RequestHandler } from "../common/http-server.js";
 import { authRoute } from "./routes-auth.js";
 import { kvV1Route, kvV2Route } from "./routes-kv.js";
 import { sysRoute } from "./routes-sys.js";
@@ -105,23 +105,12 @@ export function createVaultHandler(state: VaultState, faults: FaultInjector, cou
     const route = !url.pathname.startsWith("/v1/") || !op ? undefined : (resolveRoute(ctx) ?? unknownRoute(path));
     const operation = route?.operation ?? "unknown";
 
-    const decision = await faults.decide(operation);
-    switch (decision.kind) {
-      case "outage":
-        counters.record(operation, "outage");
-        dropConnection(res);
-        return;
-      case "error":
-        counters.record(operation, "error");
-        sendJson(res, 500, { errors: ["internal error"] });
-        return;
-      case "throttle":
-        counters.record(operation, "throttled");
-        sendJson(res, 429, { errors: [`request path "${path}": rate limit quota exceeded`] }, { "retry-after": String(decision.retryAfterSeconds) });
-        return;
-      case "pass":
-        break;
-    }
+    const faulted = await answerFault(faults, operation, res, {
+      record: (outcome) => counters.record(operation, outcome),
+      throttled: (retryAfterSeconds) => sendJson(res, 429, { errors: [`request path "${path}": rate limit quota exceeded`] }, { "retry-after": String(retryAfterSeconds) }),
+      failed: () => sendJson(res, 500, { errors: ["internal error"] }),
+    });
+    if (faulted) return;
 
     let reply: VaultReply;
     try {
