@@ -1,5 +1,6 @@
 // Our own list+watch loop: paged list, watch from its resourceVersion, relist on 410, restart with backoff on anything else, and a stall watchdog.
-import { createInterface } from "node:readline";
+import type { IncomingMessage } from "node:http";
+import { finished } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Clock, TimerHandle } from "../model/clock.js";
 import { isObject, type JsonObject } from "../model/fields.js";
@@ -45,11 +46,15 @@ export interface WatchLoopOptions {
   requestTimeoutMs?: number;
   /** The server closes each watch after this many seconds, spread up to twice as long (default 300). */
   watchTimeoutSeconds?: number;
+  /** Longest watch event line accepted; a longer one ends the watch as an error, restarted with backoff (default 16 MiB). */
+  maxEventBytes?: number;
   logger?: Pick<Logger, "debug" | "info" | "warn" | "error">;
   /**
    * Called for each change, in order. `added`/`modified`/`deleted` are relative to what this loop
    * has reported before, so a relist reports only differences. A delete discovered by a relist
-   * carries only `metadata` (name, namespace, last known resourceVersion). Must not throw.
+   * carries only `metadata` (name, namespace, last known resourceVersion). `metadata.managedFields` is
+   * removed from every object before it gets here (as controller-runtime's TransformStripManagedFields
+   * does): nothing reads it, and it is often the larger part of an object kept in memory. Must not throw.
    */
   onEvent(type: WatchEventType, obj: WatchedObject): void;
   /** Called once, after the first complete list has been reported. */
@@ -88,6 +93,52 @@ function isGone(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 410;
 }
 
+const NEWLINE = 0x0a;
+
+/**
+ * Splits a byte stream into newline-terminated lines, holding at most `maxLineBytes` of an unfinished one.
+ * Works on bytes (a newline byte never occurs inside a UTF-8 sequence), so a character split across chunks
+ * is decoded whole. Pure; `push` throws KubeApiError when a line grows past the limit.
+ */
+class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly what: string,
+  ) {}
+
+  /** The lines `chunk` completes, without their newline. */
+  push(chunk: Buffer): string[] {
+    const lines: string[] = [];
+    let start = 0;
+    for (let nl = chunk.indexOf(NEWLINE, start); nl >= 0; nl = chunk.indexOf(NEWLINE, start)) {
+      const piece = chunk.subarray(start, nl);
+      this.checkLength(this.pendingBytes + piece.length);
+      lines.push((this.pending.length === 0 ? piece : Buffer.concat([...this.pending, piece])).toString("utf8"));
+      this.pending = [];
+      this.pendingBytes = 0;
+      start = nl + 1;
+    }
+    if (start < chunk.length) {
+      this.checkLength(this.pendingBytes + chunk.length - start);
+      this.pending.push(chunk.subarray(start));
+      this.pendingBytes += chunk.length - start;
+    }
+    return lines;
+  }
+
+  /** True when something other than whitespace follows the last newline: the stream stopped mid-line. */
+  get hasPartialLine(): boolean {
+    return this.pendingBytes > 0 && Buffer.concat(this.pending).toString("utf8").trim() !== "";
+  }
+
+  private checkLength(bytes: number): void {
+    if (bytes > this.maxLineBytes) throw new KubeApiError(`${this.what}: event line longer than ${this.maxLineBytes} bytes`, undefined);
+  }
+}
+
 class ListWatchLoop implements WatchLoop {
   /** Only the resourceVersion per key: the caller keeps objects, so memory stays small. */
   private readonly known = new Map<string, string>();
@@ -121,7 +172,14 @@ class ListWatchLoop implements WatchLoop {
 
   start(): void {
     if (this.running !== undefined || this.stopped) return;
-    this.running = this.loop();
+    this.running = this.loop().catch((err: unknown) => {
+      // Only a throwing logger or onSynced outside the loop's own catch gets here; it must not become an unhandled rejection.
+      try {
+        this.o.logger?.error({ path: this.o.path, err }, "watch loop ended by an unexpected error");
+      } catch {
+        // Nothing is left to report to.
+      }
+    });
   }
 
   async stop(): Promise<void> {
@@ -233,7 +291,10 @@ class ListWatchLoop implements WatchLoop {
     }
   }
 
-  /** One watch stream from `this.rv`; resolves with why it ended, rejects with KubeApiError on HTTP or 410 errors. */
+  /**
+   * One watch stream from `this.rv`; resolves with why it ended, rejects with KubeApiError on HTTP errors,
+   * ERROR events (410 → relist), malformed events and broken streams. The request is ended on every path.
+   */
   private async watch(onConnected: (at: number) => void): Promise<Outcome> {
     if (this.stopped) return "stopped";
     const base = this.o.watchTimeoutSeconds ?? 300;
@@ -261,18 +322,14 @@ class ListWatchLoop implements WatchLoop {
     feed();
     try {
       const res = await req.response;
+      // Where the body stream is first ours: from here on, an abort or reset has somewhere to go.
+      res.on("error", () => undefined);
       if (res.statusCode !== 200) {
         await readJson(res, `watch ${this.o.path}`); // throws with the status for every non-2xx answer
         throw new KubeApiError(`watch ${this.o.path}: unexpected HTTP ${res.statusCode ?? 0}`, res.statusCode);
       }
       onConnected(this.o.clock.now());
-      const lines = createInterface({ input: res, crlfDelay: Infinity });
-      res.on("error", () => lines.close());
-      for await (const line of lines) {
-        feed();
-        if (line.trim() === "") continue;
-        this.handleLine(line);
-      }
+      await this.readEvents(res, feed);
     } catch (err) {
       if (this.stopped) return "stopped";
       if (stalled) return "stalled";
@@ -286,7 +343,49 @@ class ListWatchLoop implements WatchLoop {
     return stalled ? "stalled" : "ended";
   }
 
-  /** Applies one watch event line; throws KubeApiError for ERROR events (410 → relist). */
+  /**
+   * Applies the newline-delimited events of `res` as they arrive. Resolves when the stream ends after a whole
+   * line; rejects with KubeApiError on the first bad line (handleLine), a line past `maxEventBytes`, an end
+   * mid-line, or a broken or aborted stream. Not readline: its interface re-emits stream errors on an emitter
+   * nobody listens to once iteration stops, which crashes the process (a 410 ERROR line, then an abort).
+   */
+  private readEvents(res: IncomingMessage, onProgress: () => void): Promise<void> {
+    const what = `watch ${this.o.path}`;
+    const lines = new LineSplitter(this.o.maxEventBytes ?? 16 * 1024 * 1024, what);
+    return new Promise<void>((resolve, reject) => {
+      let settled = false;
+      const settle = (err: Error | undefined): void => {
+        if (settled) return;
+        settled = true;
+        cleanup();
+        res.off("data", onData);
+        if (err === undefined) resolve();
+        else reject(err);
+      };
+      const onData = (chunk: Buffer | string): void => {
+        if (settled) return;
+        onProgress();
+        try {
+          for (const line of lines.push(typeof chunk === "string" ? Buffer.from(chunk, "utf8") : chunk)) {
+            if (this.stopped) return;
+            if (line.trim() !== "") this.handleLine(line);
+          }
+        } catch (err) {
+          settle(err instanceof Error ? err : new KubeApiError(`${what}: event failed`, undefined, { cause: err }));
+        }
+      };
+      // `finished` also answers for a stream that was already destroyed before we got to listen; it never calls back
+      // synchronously, so `settle` cannot run before `cleanup` exists.
+      const cleanup = finished(res, { writable: false }, (err) => {
+        if (err !== undefined && err !== null) settle(new KubeApiError(`${what}: stream broken`, undefined, { cause: err }));
+        else if (lines.hasPartialLine) settle(new KubeApiError(`${what}: stream ended in the middle of an event`, undefined));
+        else settle(undefined);
+      });
+      res.on("data", onData);
+    });
+  }
+
+  /** Applies one watch event line; throws KubeApiError for ERROR events (their code as status: 410 → relist). */
   private handleLine(line: string): void {
     let event: unknown;
     try {
@@ -326,6 +425,9 @@ class ListWatchLoop implements WatchLoop {
   }
 
   private emit(type: WatchEventType, obj: WatchedObject): void {
+    if (this.stopped) return;
+    // The object is ours (freshly parsed), so it is trimmed in place.
+    delete obj.metadata["managedFields"];
     try {
       this.o.onEvent(type, obj);
     } catch (err) {

@@ -1,5 +1,5 @@
-// The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+// The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls; none may crash the process.
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSystemClock } from "../../src/model/clock.js";
 import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../src/controller/watch-loop.js";
 import { createKubeEmulator, SECRETS, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
@@ -44,6 +44,10 @@ function expectNoDuplicates(events: Array<{ type: string; key: string; rv: strin
 }
 
 const loops: WatchLoop[] = [];
+/** Uncaught exceptions and unhandled rejections while a test ran: every one is a way the loop could crash the process. */
+const crashes: Array<{ kind: string; err: unknown }> = [];
+const onUncaught = (err: unknown) => crashes.push({ kind: "uncaughtException", err });
+const onUnhandled = (err: unknown) => crashes.push({ kind: "unhandledRejection", err });
 
 function startLoop(emulator: KubeEmulator, rec: ReturnType<typeof recorder>, overrides: Partial<WatchLoopOptions> = {}): WatchLoop {
   const loop = createWatchLoop({
@@ -63,8 +67,17 @@ function startLoop(emulator: KubeEmulator, rec: ReturnType<typeof recorder>, ove
   return loop;
 }
 
+beforeEach(() => {
+  crashes.length = 0;
+  process.on("uncaughtException", onUncaught);
+  process.on("unhandledRejection", onUnhandled);
+});
+
 afterEach(async () => {
   await Promise.all(loops.splice(0).map((l) => l.stop()));
+  process.off("uncaughtException", onUncaught);
+  process.off("unhandledRejection", onUnhandled);
+  expect(crashes).toEqual([]);
 });
 
 describe("watch loop", () => {

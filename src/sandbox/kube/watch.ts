@@ -1,4 +1,7 @@
 // Watch streams: newline-delimited events from a resourceVersion (410 Expired when it left the history window), bookmarks, timeouts.
+// Framing follows kube-apiserver (v1.34, watch cache on): a 410 is a 200 whose body is one ERROR line, the end
+// comes in a later write; bookmarks come every `bookmarkIntervalMs` (the cacher's is one minute) and once more
+// shortly before `timeoutSeconds` ends the stream.
 import type { ServerResponse } from "node:http";
 import type { JsonObject } from "../../model/fields.js";
 import { metadataContentType, toPartial, METADATA_API_VERSION } from "./content.js";
@@ -19,7 +22,11 @@ export interface WatchRequest {
   metadataOnly: boolean;
 }
 
+/** The cacher sends a last bookmark this long before a watch's timeout, so a client can resume without a gap. */
+const PRE_TIMEOUT_BOOKMARK_MS = 2_000;
+
 export interface WatchHubOptions {
+  /** Interval of BOOKMARK events on watches that allow them (the real server: about 60 s). */
   bookmarkIntervalMs: number;
   /** Polled while streams are open; true drops every stream as an outage would. */
   isDown: () => boolean;
@@ -65,7 +72,8 @@ export class WatchHub {
 
   /**
    * Answers a watch on `res`. The initial state and the subscription are taken in one synchronous step,
-   * so no change can fall between them. Writes a 410 ERROR event and ends when the version is too old.
+   * so no change can fall between them. Writes a 410 ERROR event when the version is too old, and ends the
+   * response in a separate write, after the event has gone out, as the real server does.
    */
   serve(res: ServerResponse, req: WatchRequest): void {
     const matches = (obj: JsonObject | undefined): boolean => {
@@ -105,7 +113,10 @@ export class WatchHub {
     } else {
       const changes = this.store.changesSince(resource, Number(rvText));
       if (changes === undefined) {
-        res.end(line("ERROR", expired(rvText, this.store.compactedRevision + 1).toStatus()));
+        res.write(line("ERROR", expired(rvText, this.store.compactedRevision + 1).toStatus()));
+        setImmediate(() => {
+          if (!res.destroyed) res.end();
+        });
         return;
       }
       for (const c of changes) {
@@ -120,12 +131,14 @@ export class WatchHub {
       if (ev !== undefined) res.write(ev);
     });
     const timers: NodeJS.Timeout[] = [];
+    let bookmarkTimer: NodeJS.Timeout | undefined;
     const handle = {
       end: (drop: boolean) => {
         if (ended) return;
         ended = true;
         unsubscribe();
         for (const t of timers) clearTimeout(t);
+        clearTimeout(bookmarkTimer);
         this.open.delete(handle);
         if (drop) res.socket?.destroy();
         else res.end();
@@ -138,17 +151,28 @@ export class WatchHub {
     // Large backlogs go out in chunks: one write per event would dominate a 20k-object initial list.
     for (let i = 0; i < backlog.length; i += 500) res.write(backlog.slice(i, i + 500).join(""));
 
+    const timeoutMs = req.timeoutSeconds !== undefined && req.timeoutSeconds > 0 ? req.timeoutSeconds * 1000 : undefined;
     if (req.bookmarks) {
       const kind = req.metadataOnly ? "PartialObjectMetadata" : req.type.kind;
       const apiVersion = req.metadataOnly ? METADATA_API_VERSION : groupVersion(req.type);
-      const tick = setInterval(() => {
-        res.write(line("BOOKMARK", { kind, apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } }));
-      }, this.options.bookmarkIntervalMs);
-      tick.unref();
-      timers.push(tick);
+      // The cacher's nextBookmarkTime: the earlier of one interval on and 2 s before the deadline; none once that has passed.
+      let sentAtMs = 0;
+      const scheduleBookmark = () => {
+        let nextMs = sentAtMs + this.options.bookmarkIntervalMs;
+        if (timeoutMs !== undefined) nextMs = Math.min(nextMs, timeoutMs - PRE_TIMEOUT_BOOKMARK_MS);
+        if (nextMs <= sentAtMs) return;
+        bookmarkTimer = setTimeout(() => {
+          sentAtMs = nextMs;
+          if (ended) return;
+          res.write(line("BOOKMARK", { kind, apiVersion, metadata: { resourceVersion: String(this.store.resourceVersion) } }));
+          scheduleBookmark();
+        }, nextMs - sentAtMs);
+        bookmarkTimer.unref();
+      };
+      scheduleBookmark();
     }
-    if (req.timeoutSeconds !== undefined && req.timeoutSeconds > 0) {
-      const limit = setTimeout(() => handle.end(false), req.timeoutSeconds * 1000);
+    if (timeoutMs !== undefined) {
+      const limit = setTimeout(() => handle.end(false), timeoutMs);
       limit.unref();
       timers.push(limit);
     }
