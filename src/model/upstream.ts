@@ -101,14 +101,40 @@ const COMMON_SPEC_KEYS = new Set([
 ]);
 
 /**
+ * The members of Gloo's `upstream_type` oneof, as spec keys (the spec properties of
+ * gloo/upstream-crd.yaml that are upstream types rather than settings common to all of them).
+ */
+export const UPSTREAM_TYPE_KEYS: readonly string[] = ["ai", "aws", "awsEc2", "azure", "consul", "gcp", "kube", "pipe", "static"];
+
+/** "aws and static", "aws, azure and static". */
+function listed(names: readonly string[]): string {
+  return names.length <= 1 ? names.join("") : `${names.slice(0, -1).join(", ")} and ${names[names.length - 1] ?? ""}`;
+}
+
+/**
+ * Gloo's upstream type is a protobuf oneof, but the CRD schema cannot say so: an object may carry
+ * two. Gloo rejects such an upstream; credbroker does too (InvalidSpec naming them) when one of them
+ * is a type it manages, rather than guessing which one the author meant. A combination of types it
+ * does not manage (kube and static) is not its to judge, and stays `other`.
+ */
+function checkSingleType(spec: JsonObject): void {
+  const set = UPSTREAM_TYPE_KEYS.filter((k) => spec[k] !== undefined && spec[k] !== null);
+  if (set.length > 1 && set.some((k) => (CLOUD_UPSTREAM_KINDS as readonly string[]).includes(k))) {
+    r.fail("spec", `exactly one upstream type may be set, found ${listed(set)}`);
+  }
+}
+
+/**
  * Parses an Upstream object (as the API server returns it). Pure; throws ValidationError with
- * reason `InvalidSpec` and the field path when a cloud spec is malformed. Types other than
- * aws/azure/awsEc2 come back as `kind: "other"` without inspecting their spec.
+ * reason `InvalidSpec` and the field path when a cloud spec is malformed, or when a cloud type is
+ * set together with another upstream type. Types other than aws/azure/awsEc2 come back as
+ * `kind: "other"` without inspecting their spec.
  */
 export function parseUpstream(obj: unknown): ParsedUpstream {
   const root = r.object(obj, "upstream");
   const meta = parseMeta(root.metadata);
   const spec = r.optionalObject(root.spec, "spec") ?? {};
+  checkSingleType(spec);
   if (spec.aws !== undefined && spec.aws !== null) return { kind: "aws", meta, spec: parseAws(spec.aws, meta.namespace) };
   if (spec.azure !== undefined && spec.azure !== null) return { kind: "azure", meta, spec: parseAzure(spec.azure, meta.namespace) };
   if (spec.awsEc2 !== undefined && spec.awsEc2 !== null) return { kind: "awsEc2", meta, spec: parseAwsEc2(spec.awsEc2, meta.namespace) };

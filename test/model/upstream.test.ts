@@ -1,5 +1,6 @@
 // Parsing of valid Upstreams: every cloud type, defaults, Azure auth levels in every encoding, other types.
 import { describe, expect, it } from "vitest";
+import { ValidationError } from "../../src/model/errors.js";
 import { parseUpstream, secretRefOf, type CloudUpstream } from "../../src/model/upstream.js";
 
 const metadata = { name: "u1", namespace: "team-a", generation: 4, resourceVersion: "99", labels: { app: "x" } };
@@ -52,5 +53,52 @@ describe("parseUpstream", () => {
     [{}, undefined],
   ])("recognises %j as kind other", (spec, upstreamType) => {
     expect(parseUpstream({ metadata, spec })).toMatchObject({ kind: "other", upstreamType });
+  });
+
+  describe("more than one upstream type (Gloo's upstream_type is a oneof)", () => {
+    const aws = { region: "us-east-1", secretRef: { name: "creds" } };
+    const azure = { functionAppName: "app" };
+    const awsEc2 = { region: "us-west-2" };
+    const staticHosts = { hosts: [{ addr: "example.com", port: 80 }] };
+    const kube = { serviceName: "svc", serviceNamespace: "ns", servicePort: 80 };
+
+    function invalid(spec: Record<string, unknown>): ValidationError {
+      try {
+        parseUpstream({ metadata, spec });
+      } catch (err) {
+        if (err instanceof ValidationError) return err;
+        throw err;
+      }
+      throw new Error("expected InvalidSpec");
+    }
+
+    it.each([
+      [{ aws, static: staticHosts }, "aws and static"],
+      [{ aws, azure }, "aws and azure"],
+      [{ kube, awsEc2 }, "awsEc2 and kube"],
+      [{ static: staticHosts, azure, aws, useHttp2: true }, "aws, azure and static"],
+      // An empty message still sets a oneof member.
+      [{ aws, static: {} }, "aws and static"],
+    ])("rejects %j as InvalidSpec naming the types", (spec, found) => {
+      const err = invalid(spec);
+      expect(err.reason).toBe("InvalidSpec");
+      expect(err.field).toBe("spec");
+      expect(err.retryable).toBe(false);
+      expect(err.message).toBe(`spec: exactly one upstream type may be set, found ${found}`);
+    });
+
+    it("names the types even when the cloud one is malformed too", () => {
+      expect(invalid({ aws: { region: "nowhere" }, static: staticHosts }).message).toBe("spec: exactly one upstream type may be set, found aws and static");
+    });
+
+    it("still parses a single type next to common settings and null members", () => {
+      expect(cloud({ metadata, spec: { aws, static: null, sslConfig: {}, useHttp2: true } }).kind).toBe("aws");
+      expect(cloud({ metadata, spec: { azure } }).kind).toBe("azure");
+      expect(cloud({ metadata, spec: { awsEc2 } }).kind).toBe("awsEc2");
+    });
+
+    it("leaves two types credbroker does not manage to Gloo (kind other, nothing to publish)", () => {
+      expect(parseUpstream({ metadata, spec: { kube, static: staticHosts } })).toMatchObject({ kind: "other" });
+    });
   });
 });
