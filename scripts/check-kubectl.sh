@@ -82,12 +82,15 @@ key=$(k get secret kubectl-check-creds -n "$ns" -o 'jsonpath={.data.aws_access_k
 expect "secret stringData stored as data" "$key" "AKIAKUBECTLCHECK"
 expect "secret type defaults to Opaque" "$(k get secret kubectl-check-creds -n "$ns" -o 'jsonpath={.type}')" "Opaque"
 
-# merge patches: status leaves generation alone, spec bumps it
+# merge patches: Gloo's Upstream has no status subresource, so a status write bumps generation as a
+# spec write does (as on a real API server); a metadata-only write does not
 k patch upstreams.gloo.solo.io kubectl-check -n "$ns" --type=merge -p '{"status":{"statuses":{"credbroker":{"state":"Accepted","reportedBy":"credbroker"}}}}' >/dev/null || fail "status merge patch"
 expect "status written by merge patch" "$(up '{.status.statuses.credbroker.state}')" "Accepted"
-expect "status patch keeps generation" "$(up '{.metadata.generation}')" "1"
+expect "status patch bumps generation (no status subresource)" "$(up '{.metadata.generation}')" "2"
+k label upstreams.gloo.solo.io kubectl-check -n "$ns" generation-check=yes >/dev/null || fail "label"
+expect "label keeps generation" "$(up '{.metadata.generation}')" "2"
 k patch upstreams.gloo.solo.io kubectl-check -n "$ns" --type=merge -p '{"spec":{"aws":{"region":"eu-west-1"}}}' >/dev/null || fail "spec merge patch"
-expect "spec patch bumps generation" "$(up '{.metadata.generation}')" "2"
+expect "spec patch bumps generation" "$(up '{.metadata.generation}')" "3"
 k patch upstreams.gloo.solo.io kubectl-check -n "$ns" --type=json -p '[{"op":"test","path":"/spec/aws/region","value":"eu-west-1"},{"op":"replace","path":"/spec/aws/region","value":"eu-central-1"}]' >/dev/null || fail "json patch"
 expect "json patch applied" "$(up '{.spec.aws.region}')" "eu-central-1"
 if k patch upstreams.gloo.solo.io kubectl-check -n "$ns" --type=json -p '[{"op":"test","path":"/spec/aws/region","value":"nope"}]' >/dev/null 2>&1; then fail "a failing json patch test op was accepted"; fi

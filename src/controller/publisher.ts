@@ -10,11 +10,13 @@ import {
   PUBLISHED_FUNCTIONS_ANNOTATION,
 } from "../model/function-list.js";
 import { buildStatusEntry, readOwnStatus, statusChanged, statusPatch, type FunctionCounts, type StatusEntry, type StatusState } from "../model/status.js";
+import { specFingerprint } from "../model/spec-fingerprint.js";
 import { parseUpstream } from "../model/upstream.js";
 import { functionsOutcome, type DiscoveredEntries, type Evaluation } from "./evaluate.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 
-export type WriteResult = "unchanged" | "patched" | "gone";
+/** `superseded`: the spec changed under the evaluation (seen on a 409), so nothing more was written. */
+export type WriteResult = "unchanged" | "patched" | "gone" | "superseded";
 
 export interface PublishSettings {
   statusKey: string;
@@ -40,6 +42,9 @@ export interface PublishReport {
   /** The newest version of the object this publish saw or wrote. */
   object: JsonObject;
 }
+
+/** Why a publish wrote nothing more: the object was deleted, or its spec changed since it was evaluated. */
+export type AbandonedReport = { status: "gone"; object: JsonObject } | { status: "superseded"; object: JsonObject };
 
 /** Thrown when the lease was lost mid-reconcile: nothing more may be written. */
 export class NotLeaderError extends CredbrokerError {
@@ -89,12 +94,15 @@ function specPatchFor(obj: JsonObject, discovered: DiscoveredEntries, maxFunctio
 
 /**
  * Publishes one evaluation. Does I/O. Spec first (so the status can name the generation it
- * describes), each write with a resourceVersion precondition: on 409 the object is re-read and
- * the change recomputed from the fresh copy, so a concurrent edit is merged, never overwritten.
- * Writes nothing that is already there. Throws NotLeaderError when the lease is lost, and
- * CredbrokerError (retryable) when the API server fails.
+ * describes), each write with a resourceVersion precondition. On 409 the object is re-read: when
+ * its spec is still the one evaluated (someone changed labels, annotations or another status),
+ * the change is recomputed from the fresh copy and merged, never overwritten; when the spec
+ * changed, the verdict belongs to a spec that is gone, so the publish is abandoned
+ * (`superseded`, with the fresh object) for the caller to evaluate again. Writes nothing that is
+ * already there. Throws NotLeaderError when the lease is lost, and CredbrokerError (retryable)
+ * when the API server fails.
  */
-export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps, options: { forced?: boolean } = {}): Promise<PublishReport> {
+export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps, options: { forced?: boolean } = {}): Promise<PublishReport | AbandonedReport> {
   const { api, settings } = deps;
   const { namespace, name } = nameOf(object);
   let current = object;
@@ -118,10 +126,10 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
         break;
       }
       deps.onWrite?.("spec", answer.kind);
-      const fresh = answer.kind === "gone" ? undefined : await api.get(namespace, name);
-      if (fresh === undefined) return goneReport(current, settings.statusKey);
+      const fresh = await reread(answer.kind, current, deps);
+      if (fresh.status !== "same") return fresh;
       if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its function list was written`, { retryable: true });
-      current = fresh;
+      current = fresh.object;
     }
   }
 
@@ -134,7 +142,10 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
     const entry = buildStatusEntry({
       previous,
       outcomes,
-      observedGeneration: generationOf(current),
+      // The status write changes the object outside metadata, so the server bumps the generation
+      // by one; with the resourceVersion precondition that is exactly the generation stored with it.
+      observedGeneration: generationOf(current) + 1,
+      observedSpec: specFingerprint(current),
       identity: evaluation.identity,
       functions: counts,
       now,
@@ -143,7 +154,7 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
     // A forced re-verification is someone asking "is it still good?": its new lastVerified is the answer, so it is written at once.
     if (!statusChanged(previous, entry, now, options.forced === true ? 0 : settings.heartbeatMs)) {
       deps.onWrite?.("status", "skipped");
-      return { spec, status: "unchanged", previousState: previous?.state, entry, object: current };
+      return { spec, status: "unchanged", previousState: previous?.state, entry: previous ?? entry, object: current };
     }
     if (!deps.canWrite()) throw new NotLeaderError();
     const rawStatus = isObject(current.status) && isObject(current.status.statuses) ? current.status.statuses[settings.statusKey] : undefined;
@@ -156,17 +167,20 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
       return { spec, status: "patched", previousState: previous?.state, entry, object: answer.object };
     }
     deps.onWrite?.("status", answer.kind);
-    const fresh = answer.kind === "gone" ? undefined : await api.get(namespace, name);
-    if (fresh === undefined) return goneReport(current, settings.statusKey);
+    const fresh = await reread(answer.kind, current, deps);
+    if (fresh.status !== "same") return fresh;
     if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its status was written`, { retryable: true });
-    current = fresh;
+    current = fresh.object;
   }
 }
 
-function goneReport(object: JsonObject, statusKey: string): PublishReport {
-  const previous = readOwnStatus(object, statusKey);
-  const entry: StatusEntry = previous ?? { state: "Pending", reason: "", reportedBy: "credbroker", details: { observedGeneration: 0, conditions: [] } };
-  return { spec: "gone", status: "gone", previousState: previous?.state, entry, object };
+/** After a refused write: the object gone, its spec changed since `evaluated`, or the same spec in a newer object. */
+async function reread(answer: "conflict" | "gone", evaluated: JsonObject, deps: PublishDeps): Promise<AbandonedReport | { status: "same"; object: JsonObject }> {
+  const { namespace, name } = nameOf(evaluated);
+  const fresh = answer === "gone" ? undefined : await deps.api.get(namespace, name);
+  if (fresh === undefined) return { status: "gone", object: evaluated };
+  if (specFingerprint(fresh) !== specFingerprint(evaluated)) return { status: "superseded", object: fresh };
+  return { status: "same", object: fresh };
 }
 
 async function recordTransition(object: JsonObject, from: StatusState | undefined, entry: StatusEntry, deps: PublishDeps): Promise<void> {

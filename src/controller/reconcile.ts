@@ -26,6 +26,8 @@ export interface ReconcileDeps {
 
 export type ReconcileResult =
   | { kind: "gone" }
+  /** The spec changed while the verdict was computed: nothing was published; evaluate `object` again. */
+  | { kind: "superseded"; object: JsonObject }
   | { kind: "skipped"; because: string }
   | { kind: "published"; state: StatusState; reason: string; transient: boolean; object: JsonObject }
   /** Nothing could be published (the API server or the lease failed): retry with backoff. */
@@ -54,6 +56,7 @@ export async function reconcile(object: JsonObject | undefined, fresh: boolean, 
 
     const report = await publish(object, evaluation, { api: deps.api, settings: deps.settings, canWrite: deps.canWrite, ...(deps.onWrite ? { onWrite: deps.onWrite } : {}) }, { forced: fresh });
     if (report.status === "gone") return { kind: "gone" };
+    if (report.status === "superseded") return { kind: "superseded", object: report.object };
     if (report.previousState !== report.entry.state) {
       deps.logger.info({ upstream: keyOf(object), from: report.previousState ?? "new", to: report.entry.state, reason: report.entry.reason }, "upstream state changed");
     }

@@ -88,6 +88,7 @@ export function readOwnStatus(upstream: unknown, key: string): StatusEntry | und
   const functions = readCounts(raw.functions);
   if (functions !== undefined) details.functions = functions;
   if (typeof raw.lastVerified === "string") details.lastVerified = raw.lastVerified;
+  if (typeof raw.observedSpec === "string") details.observedSpec = raw.observedSpec;
   return { state: entry.state, reason: entry.reason, reportedBy: entry.reportedBy, details };
 }
 

@@ -31,7 +31,14 @@ export interface FunctionCounts {
 }
 
 export interface StatusDetails {
+  /**
+   * `metadata.generation` once this entry is stored. Gloo's Upstream has no status subresource, so
+   * the write that stores the entry itself bumps the generation: the publisher writes the
+   * generation that write produces, and judges "changed" on `observedSpec`, never on this number.
+   */
   observedGeneration: number;
+  /** specFingerprint of the spec this verdict is about. */
+  observedSpec?: string;
   identity?: VerifiedIdentity;
   functions?: FunctionCounts;
   conditions: Condition[];

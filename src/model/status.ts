@@ -24,8 +24,10 @@ export interface StatusInput {
   /** The entry as stored now (readOwnStatus), if any. */
   previous?: StatusEntry | undefined;
   outcomes: readonly ConditionOutcome[];
-  /** `metadata.generation` of the upstream this verdict is about. */
+  /** `metadata.generation` to publish (see StatusDetails.observedGeneration). */
   observedGeneration: number;
+  /** specFingerprint of the spec this verdict is about. */
+  observedSpec?: string | undefined;
   /** Omitted on a transient pass: the previous identity is kept. */
   identity?: VerifiedIdentity | undefined;
   /** Omitted when discovery did not run this pass: kept on a transient pass, dropped otherwise. */
@@ -73,6 +75,7 @@ export function buildStatusEntry(input: StatusInput): StatusEntry {
   }
 
   const details: StatusDetails = { observedGeneration: input.observedGeneration, conditions };
+  if (input.observedSpec !== undefined) details.observedSpec = input.observedSpec;
   const identity = input.identity ?? (transient !== undefined ? previous?.details.identity : undefined);
   if (identity !== undefined) details.identity = { ...identity };
   const functions = input.functions ?? (transient !== undefined ? previous?.details.functions : undefined);
@@ -107,10 +110,12 @@ function toIso(now: string | Date): string {
 }
 
 /**
- * Whether `desired` must be written over `current`. Pure. Everything but `lastVerified` is
- * compared exactly (lastTransitionTime is stable by construction); `lastVerified` alone forces a
- * write only once `heartbeatMs` has passed since the stored one, so a steady upstream costs one
- * write per heartbeat instead of one per pass.
+ * Whether `desired` must be written over `current`. Pure. Everything but `lastVerified` and
+ * `observedGeneration` is compared exactly (lastTransitionTime is stable by construction; a new
+ * spec shows as a new `observedSpec`). `observedGeneration` never forces a write: every status
+ * write bumps the generation on a real API server, Gloo's own included, so judging on it would
+ * write forever. `lastVerified` alone forces a write only once `heartbeatMs` has passed since the
+ * stored one, so a steady upstream costs one write per heartbeat instead of one per pass.
  */
 export function statusChanged(
   current: StatusEntry | undefined,
@@ -119,7 +124,7 @@ export function statusChanged(
   heartbeatMs: number,
 ): boolean {
   if (current === undefined) return true;
-  if (canonicalJson(withoutLastVerified(current)) !== canonicalJson(withoutLastVerified(desired))) return true;
+  if (canonicalJson(comparable(current)) !== canonicalJson(comparable(desired))) return true;
   const wanted = desired.details.lastVerified;
   if (wanted === undefined || wanted === current.details.lastVerified) return false;
   const stored = current.details.lastVerified === undefined ? NaN : Date.parse(current.details.lastVerified);
@@ -128,8 +133,8 @@ export function statusChanged(
   return nowMs - stored >= heartbeatMs;
 }
 
-function withoutLastVerified(entry: StatusEntry): StatusEntry {
-  const { lastVerified: _ignored, ...details } = entry.details;
+function comparable(entry: StatusEntry): Omit<StatusEntry, "details"> & { details: Omit<StatusDetails, "lastVerified" | "observedGeneration"> } {
+  const { lastVerified: _verified, observedGeneration: _generation, ...details } = entry.details;
   return { ...entry, details };
 }
 

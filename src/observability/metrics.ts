@@ -15,7 +15,7 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
 
   readonly queueDepth = new Gauge({ name: "credbroker_queue_depth", help: "Upstream keys due and waiting for a worker (periodic re-verifications not yet due are not counted)", registers: [this.registry] });
   readonly queueInFlight = new Gauge({ name: "credbroker_queue_in_flight", help: "Reconciles running", registers: [this.registry] });
-  readonly reconciles = new Counter({ name: "credbroker_reconcile_total", help: "Reconciles by outcome (published, skipped, failed, gone) and reason (a condition reason, or the failure's)", labelNames: ["outcome", "reason"], registers: [this.registry] });
+  readonly reconciles = new Counter({ name: "credbroker_reconcile_total", help: "Reconciles by outcome (published, skipped, superseded: the spec changed under the verdict, failed, gone) and reason (a condition reason, or the failure's)", labelNames: ["outcome", "reason"], registers: [this.registry] });
   readonly reconcileSeconds = new Histogram({ name: "credbroker_reconcile_duration_seconds", help: "Reconcile latency", labelNames: ["outcome"], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry] });
   readonly writes = new Counter({ name: "credbroker_kubernetes_writes_total", help: "Kubernetes writes by kind (spec, status, event) and result (made, skipped, conflict, gone)", labelNames: ["kind", "result"], registers: [this.registry] });
   readonly upstreamsByState = new Gauge({ name: "credbroker_upstreams", help: "Upstreams by published state", labelNames: ["state"], registers: [this.registry] });

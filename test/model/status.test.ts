@@ -208,6 +208,26 @@ describe("statusChanged", () => {
   });
 });
 
+describe("statusChanged and generations", () => {
+  it("never writes for observedGeneration alone: every status write bumps it on a real server", () => {
+    const current = buildStatusEntry({ outcomes: ok, observedGeneration: 3, observedSpec: "sha256:aaaa", identity: IDENTITY, now: T0 });
+    const desired = buildStatusEntry({ previous: current, outcomes: ok, observedGeneration: 5, observedSpec: "sha256:aaaa", identity: IDENTITY, now: T0 });
+    expect(statusChanged(current, desired, T0, 600_000)).toBe(false);
+  });
+
+  it("writes when the spec the verdict is about changed", () => {
+    const current = buildStatusEntry({ outcomes: ok, observedGeneration: 3, observedSpec: "sha256:aaaa", identity: IDENTITY, now: T0 });
+    const desired = buildStatusEntry({ previous: current, outcomes: ok, observedGeneration: 4, observedSpec: "sha256:bbbb", identity: IDENTITY, now: T0 });
+    expect(statusChanged(current, desired, T0, 600_000)).toBe(true);
+  });
+
+  it("reads observedSpec back from a stored entry", () => {
+    const entry = buildStatusEntry({ outcomes: ok, observedGeneration: 3, observedSpec: "sha256:aaaa", identity: IDENTITY, now: T0 });
+    const upstream = { status: { statuses: { credbroker: JSON.parse(JSON.stringify(entry)) as unknown } } };
+    expect(readOwnStatus(upstream, "credbroker")?.details.observedSpec).toBe("sha256:aaaa");
+  });
+});
+
 describe("readStatuses", () => {
   it("reads states given as names or Gloo's integers", () => {
     const upstream = {

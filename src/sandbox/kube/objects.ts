@@ -142,7 +142,7 @@ export class ObjectApi {
       meta["creationTimestamp"] = old["creationTimestamp"];
       if (t.hasGeneration) {
         const gen = typeof old["generation"] === "number" ? old["generation"] : 1;
-        meta["generation"] = deepEqual(obj["spec"], existing["spec"]) ? gen : gen + 1;
+        meta["generation"] = deepEqual(generationContent(t, obj), generationContent(t, existing)) ? gen : gen + 1;
       }
     } else {
       meta["uid"] = randomUUID();
@@ -293,4 +293,16 @@ export class ObjectApi {
     if (!t) throw new Error("namespaces are not registered");
     return t;
   }
+}
+
+/**
+ * The part of an object whose change bumps `metadata.generation`. A custom resource without a
+ * status subresource (Gloo's Upstream) has status as an ordinary field, so the real API server
+ * bumps on any change outside `metadata`, status included (apiextensions-apiserver's
+ * customResourceStrategy.PrepareForUpdate); built-in kinds bump on spec changes only.
+ */
+function generationContent(t: ResourceType, obj: JsonObject): unknown {
+  if (t.builtIn) return obj["spec"];
+  const { metadata: _metadata, ...content } = obj;
+  return content;
 }

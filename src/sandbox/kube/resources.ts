@@ -13,7 +13,7 @@ export interface ResourceType {
   builtIn: boolean;
   /** Review kinds (TokenReview, SubjectAccessReview) are answered on create and never stored. */
   virtual: boolean;
-  /** Kinds with a spec get `metadata.generation`, bumped when the spec changes. */
+  /** Kinds with `metadata.generation`: bumped when the spec changes, or for custom resources (no status subresource here) on any change outside metadata. */
   hasGeneration: boolean;
   /** Field selector labels beyond metadata.name and metadata.namespace. */
   fieldLabels: readonly string[];

@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe("custom objects (upstreams)", () => {
-  it("creates, gets, lists by label and merge-patches status without bumping generation", async () => {
+  it("creates, gets, lists by label; a status write bumps generation (no status subresource), a metadata write does not", async () => {
     const created = await custom.createNamespacedCustomObject({ ...UPSTREAM_API, namespace: "team-a", body: upstream("team-a", "orders", { aws: { region: "us-east-1", extra: 1 } }, { tier: "gold" }) });
     expect(created.metadata.generation).toBe(1);
     expect(created.metadata.uid).toMatch(/^[0-9a-f-]{36}$/);
@@ -54,10 +54,12 @@ describe("custom objects (upstreams)", () => {
       mergePatch,
     );
     expect(patched.status.statuses.credbroker.details).toEqual({ anything: [1] });
-    expect(patched.metadata.generation).toBe(1);
+    expect(patched.metadata.generation).toBe(2);
+    const labelled = await custom.patchNamespacedCustomObject({ ...UPSTREAM_API, namespace: "team-a", name: "orders", body: { metadata: { labels: { tier: "gold", extra: "y" } } } }, mergePatch);
+    expect(labelled.metadata.generation).toBe(2);
 
     const specPatched = await custom.patchNamespacedCustomObject({ ...UPSTREAM_API, namespace: "team-a", name: "orders", body: { spec: { aws: { roleArn: "arn:aws:iam::1:role/r" } } } }, mergePatch);
-    expect(specPatched.metadata.generation).toBe(2);
+    expect(specPatched.metadata.generation).toBe(3);
     const got = await custom.getNamespacedCustomObject({ ...UPSTREAM_API, namespace: "team-a", name: "orders" });
     expect(got.spec.aws).toEqual({ region: "us-east-1", roleArn: "arn:aws:iam::1:role/r" });
   });
