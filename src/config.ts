@@ -35,6 +35,12 @@ const int = (min: number, max: number, def: number, doc: string) =>
 const durationMs = (minMs: number, def: number, doc: string) =>
   z.preprocess(toDurationMs, z.number({ error: `must be a duration such as 500ms, 30s, 5m or a number of milliseconds (at least ${minMs} ms)` }).int().min(minMs, { error: `must be at least ${minMs} ms` })).default(def).describe(doc);
 
+/** A duration with an upper bound too, for deadlines where "longer" stops being "safer". */
+const boundedDurationMs = (minMs: number, maxMs: number, def: number, doc: string) => {
+  const error = `must be a duration from ${minMs} ms to ${maxMs} ms, such as 500ms or 10s`;
+  return z.preprocess(toDurationMs, z.number({ error }).int({ error }).min(minMs, { error }).max(maxMs, { error })).default(def).describe(doc);
+};
+
 const bool = (def: boolean, doc: string) => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" })).default(def).describe(doc);
 
 const str = (def: string, doc: string) => z.string({ error: "must be a string" }).default(def).describe(doc);
@@ -64,6 +70,7 @@ export const configSchema = z
       kubeconfig: optStr("kubeconfig file; when unset, in-cluster config if KUBERNETES_SERVICE_HOST is set, else the default kubeconfig"),
       context: optStr("kubeconfig context to use"),
       namespaces: list([], "namespaces to watch (empty: all namespaces)", names),
+      requestTimeoutMs: boundedDurationMs(100, 60_000, 10_000, "deadline of one Kubernetes API request (upstreams, namespaces, Events, Secret reads, Leases; writes also ask the API server to give up after it). With leader election, upstream writes get at most leader.leaseDurationMs - leader.renewDeadlineMs - 500ms, and Lease calls at most the renew deadline, so no write lands under another leader"),
     }),
     status: section({
       key: z
@@ -132,6 +139,7 @@ export const configSchema = z
       backoffMinMs: durationMs(10, 1000, "first retry delay after a transient failure"),
       backoffMaxMs: durationMs(100, 300_000, "longest retry delay"),
       watchStallMs: durationMs(1000, 300_000, "restart a watch that has been silent this long"),
+      reconcileTimeoutMs: durationMs(1000, 30_000, "a reconcile still running after this long may no longer write and is retried (its cloud calls go on into the shared caches)"),
     }),
     leader: section({
       enabled: bool(true, "elect a leader with a coordination.k8s.io Lease"),

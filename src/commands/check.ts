@@ -73,7 +73,7 @@ export async function checkCommand(config: Config, options: CheckOptions): Promi
   const metrics = new Metrics();
   const kc = loadKubeConfig(config);
   const settings = controllerSettings(config);
-  const api = createKubeUpstreamApi(kc);
+  const api = createKubeUpstreamApi(kc, { requestTimeoutMs: config.kubernetes.requestTimeoutMs });
   const objects = await loadObjects(options, api);
   const secrets = await buildSecrets(config, kc, { logger, metrics, redactor });
   const cloud = await buildCloud(config, { metrics });

@@ -1,5 +1,6 @@
 // Builds the broker's parts from the configuration: Kubernetes client, secret sources, cloud verifiers, controller.
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
@@ -24,9 +25,24 @@ import { SecretResolver } from "../secrets/resolver.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { createVaultSecretSource } from "../secrets/vault/vault-secret-source.js";
 
-/** Kubernetes client config: the kubeconfig setting, else in-cluster when running in a pod, else the default kubeconfig. */
+/** `credbroker/<version>` from package.json, read when called (the composition root calls it once). I/O. */
+export function brokerUserAgent(): string {
+  try {
+    const pkg: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
+    const version = (pkg as { version?: unknown } | null)?.version;
+    return `credbroker/${typeof version === "string" && version !== "" ? version : "unknown"}`;
+  } catch {
+    // A missing package.json (an unusual bundling) must not stop the broker; the name alone still identifies it.
+    return "credbroker/unknown";
+  }
+}
+
+/**
+ * Kubernetes client config: the kubeconfig setting, else in-cluster when running in a pod, else the
+ * default kubeconfig. Every request it makes says `User-Agent: credbroker/<version>`. Reads files (I/O).
+ */
 export function loadKubeConfig(config: Config): PooledKubeConfig {
-  const kc = new PooledKubeConfig();
+  const kc = new PooledKubeConfig({ userAgent: brokerUserAgent() });
   if (config.kubernetes.kubeconfig !== undefined) kc.loadFromFile(config.kubernetes.kubeconfig);
   else if (inCluster()) kc.loadFromCluster();
   else kc.loadFromDefault();
@@ -52,7 +68,7 @@ export async function buildSecrets(config: Config, kc: PooledKubeConfig, deps: {
   let kubernetes: KubernetesSecretSource | undefined;
   for (const name of new Set(config.secrets.sources)) {
     if (name === "kubernetes") {
-      kubernetes = createKubernetesSecretSource(kc, { cacheSize: config.secrets.cacheSize }, { logger: deps.logger, telemetry: deps.metrics });
+      kubernetes = createKubernetesSecretSource(kc, { cacheSize: config.secrets.cacheSize, requestTimeoutMs: config.kubernetes.requestTimeoutMs }, { logger: deps.logger, telemetry: deps.metrics });
       sources.push(kubernetes);
     } else {
       sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize: config.secrets.cacheSize }));
@@ -107,6 +123,7 @@ export function controllerSettings(config: Config): ControllerSettings {
     backoffMinMs: config.controller.backoffMinMs,
     backoffMaxMs: config.controller.backoffMaxMs,
     watchStallMs: config.controller.watchStallMs,
+    reconcileTimeoutMs: config.controller.reconcileTimeoutMs,
     leader: {
       enabled: config.leader.enabled,
       namespace: config.leader.namespace,
@@ -116,6 +133,18 @@ export function controllerSettings(config: Config): ControllerSettings {
       renewDeadlineMs: config.leader.renewDeadlineMs,
       retryPeriodMs: config.leader.retryPeriodMs,
       shards: config.leader.shards,
+      requestTimeoutMs: config.kubernetes.requestTimeoutMs,
     },
   };
+}
+
+/**
+ * Deadline of the controller's upstream and Event calls. With leader election a write may start at
+ * the last moment this replica still leads (its renew deadline); another replica may take the
+ * lease leaseDuration after the last renewal. A write whose deadline (client and API server)
+ * ends within leaseDuration − renewDeadline therefore never lands under another leader.
+ */
+export function upstreamRequestTimeoutMs(config: Config): number {
+  if (!config.leader.enabled) return config.kubernetes.requestTimeoutMs;
+  return Math.max(100, Math.min(config.kubernetes.requestTimeoutMs, config.leader.leaseDurationMs - config.leader.renewDeadlineMs - 500));
 }

@@ -10,7 +10,7 @@ import { CredbrokerError } from "../model/errors.js";
 import { Redactor } from "../model/redact.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
-import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig } from "./compose.js";
+import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig, upstreamRequestTimeoutMs } from "./compose.js";
 import { waitForStopSignal } from "./signals.js";
 
 export interface Broker {
@@ -55,7 +55,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
     undo.push(() => cloud.close());
     controller = new Controller({
       kubeConfig,
-      api: createKubeUpstreamApi(kubeConfig),
+      api: createKubeUpstreamApi(kubeConfig, { requestTimeoutMs: upstreamRequestTimeoutMs(config) }),
       secrets: secrets.port,
       cloud: cloud.port,
       settings,

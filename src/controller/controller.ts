@@ -9,10 +9,11 @@ import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIden
 import { canonicalJson } from "../model/text.js";
 import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Clock } from "../model/clock.js";
+import type { Clock, TimerHandle } from "../model/clock.js";
+import { CredbrokerError } from "../model/errors.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import type { CloudPort, SecretPort } from "./ports.js";
-import { reconcile } from "./reconcile.js";
+import { reconcile, type ReconcileResult } from "./reconcile.js";
 import { createShardedElector, shardOf, type ShardedElector } from "./shards.js";
 import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "./watch-loop.js";
 import { WorkQueue, type Priority } from "./work-queue.js";
@@ -32,6 +33,8 @@ export interface ControllerSettings {
   backoffMinMs: number;
   backoffMaxMs: number;
   watchStallMs: number;
+  /** A reconcile still running after this long is abandoned: it may no longer write, and the key is retried. */
+  reconcileTimeoutMs: number;
   leader: {
     enabled: boolean;
     namespace: string;
@@ -41,6 +44,8 @@ export interface ControllerSettings {
     renewDeadlineMs: number;
     retryPeriodMs: number;
     shards: number;
+    /** Deadline of one Lease call (capped by the renew deadline in the elector). */
+    requestTimeoutMs: number;
   };
 }
 
@@ -92,6 +97,8 @@ export class Controller {
   private readonly queue: WorkQueue;
   private readonly elector: ShardedElector | undefined;
   private readonly unsubscribe: Array<() => void> = [];
+  /** Reconciles whose run has not settled, timed-out ones included: the lease is released only once none is left. */
+  private readonly running = new Set<Promise<unknown>>();
   private started = false;
   /** Set by stop(): a reconcile still running after the drain must not write (with or without a lease). */
   private stopping = false;
@@ -119,6 +126,7 @@ export class Controller {
         renewDeadlineMs: settings.leader.renewDeadlineMs,
         retryPeriodMs: settings.leader.retryPeriodMs,
         shards: settings.leader.shards,
+        requestTimeoutMs: settings.leader.requestTimeoutMs,
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger,
@@ -245,8 +253,13 @@ export class Controller {
     const abandoned = await this.queue.shutdown({ drainTimeoutMs: options.drainTimeoutMs ?? 10_000 });
     this.stopping = true;
     if (abandoned.length > 0) this.deps.logger.warn({ abandoned: abandoned.length }, "reconciles abandoned at shutdown");
-    if (options.release === false) await this.elector?.stop();
-    else await this.elector?.release();
+    // A write already on the wire may still land. Releasing the lease now would let another replica
+    // write at the same time, so with anything still running the lease is left to expire instead.
+    const unsettled = this.running.size;
+    if (options.release === false || unsettled > 0) {
+      if (unsettled > 0 && options.release !== false) this.deps.logger.warn({ unsettled }, "requests still in flight at shutdown: leaving the lease to expire instead of releasing it");
+      await this.elector?.stop();
+    } else await this.elector?.release();
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.watches.map((w) => w.stop()));
   }
@@ -314,19 +327,12 @@ export class Controller {
     const fresh = this.forced.delete(key);
     const started = this.deps.clock.now();
     this.deps.secrets.forget(key);
-    const result = await reconcile(this.objects.get(key), fresh, {
-      api: this.deps.api,
-      secrets: this.deps.secrets,
-      cloud: this.deps.cloud,
-      settings: { ...this.deps.settings, reportedBy: "credbroker" },
-      canWrite: () => this.owns(key),
-      namespaceLabels: (ns) => this.namespaceLabels.get(ns) ?? {},
-      logger: this.deps.logger,
-      onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
-    });
+    const result = await this.reconcileWithDeadline(key, fresh);
     this.completed++;
     const seconds = (this.deps.clock.now() - started) / 1000;
     const { metrics, settings } = this.deps;
+    // Deleted meanwhile, or no longer ours: its series belong to nobody (or to the new leader).
+    const current = this.objects.has(key) && this.owns(key);
     switch (result.kind) {
       case "gone":
         metrics.reconciles.inc({ outcome: "gone", reason: "" });
@@ -338,6 +344,13 @@ export class Controller {
         this.setState(key, undefined);
         this.queue.succeeded(key);
         return;
+      case "superseded":
+        // The spec changed while the verdict was computed: evaluate the new spec now, without a backoff.
+        metrics.reconciles.inc({ outcome: "superseded", reason: "" });
+        this.rememberWritten(key, result.object);
+        if (fresh) this.forced.add(key);
+        this.queue.add(key, { priority: fresh ? "forced" : "routine" });
+        return;
       case "failed":
         metrics.reconciles.inc({ outcome: "failed", reason: result.error.reason });
         metrics.reconcileSeconds.observe({ outcome: "failed" }, seconds);
@@ -346,7 +359,7 @@ export class Controller {
       case "published": {
         this.rememberWritten(key, result.object);
         const reason = this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified";
-        metrics.setUpstreamState(...splitKey(key), result.state, reason);
+        if (current) metrics.setUpstreamState(...splitKey(key), result.state, reason);
         metrics.reconciles.inc({ outcome: "published", reason });
         metrics.reconcileSeconds.observe({ outcome: "published" }, seconds);
         if (result.transient) this.queue.retry(key);
@@ -354,9 +367,45 @@ export class Controller {
           this.queue.succeeded(key);
           this.queue.schedulePeriodic(key, settings.verifyIntervalMs);
         }
-        this.setState(key, result.state);
+        if (current) this.setState(key, result.state);
         return;
       }
+    }
+  }
+
+  /**
+   * Runs one reconcile with a deadline. At the deadline it is abandoned: it may no longer write
+   * (a write already sent ends at its own request deadline) and the key is retried with backoff.
+   * Its work on the clouds goes on and lands in the shared caches, so the retry is cheap.
+   */
+  private async reconcileWithDeadline(key: string, fresh: boolean): Promise<ReconcileResult> {
+    const { clock, settings } = this.deps;
+    let expired = false;
+    const run = reconcile(this.objects.get(key), fresh, {
+      api: this.deps.api,
+      secrets: this.deps.secrets,
+      cloud: this.deps.cloud,
+      settings: { ...settings, reportedBy: "credbroker" },
+      canWrite: () => !expired && this.owns(key),
+      namespaceLabels: (ns) => this.namespaceLabels.get(ns) ?? {},
+      logger: this.deps.logger,
+      onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
+    });
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    let timer: TimerHandle | undefined;
+    const deadline = new Promise<ReconcileResult>((resolve) => {
+      timer = clock.setTimeout(() => {
+        expired = true;
+        this.deps.logger.warn({ upstream: key, timeoutMs: settings.reconcileTimeoutMs }, "reconcile timed out; abandoned, will retry");
+        const error = new CredbrokerError("Timeout", `reconcile of ${key} did not finish within ${settings.reconcileTimeoutMs} ms`, { retryable: true });
+        resolve({ kind: "failed", error });
+      }, settings.reconcileTimeoutMs);
+    });
+    try {
+      return await Promise.race([run, deadline]);
+    } finally {
+      clock.clearTimeout(timer);
     }
   }
 

@@ -27,7 +27,8 @@ export interface OpenedRequest {
  * Starts `GET <server><pathAndQuery>` with the current context's credentials, TLS settings and
  * proxy. client-node 2.0.1 has no public fetch-options hook and its Watch class cannot send a
  * custom Accept header, so we take its node:https options (agent with CA, client certificate or
- * proxy; auth headers from token, exec or OIDC plugins) and make the request ourselves. Like
+ * proxy; auth headers from token, exec or OIDC plugins; PooledKubeConfig adds the broker's
+ * User-Agent there) and make the request ourselves. Like
  * client-node, a plain-http server is refused unless the kubeconfig skips TLS verification.
  * I/O; throws KubeApiError when there is no current cluster.
  */

@@ -1,16 +1,9 @@
 // The Kubernetes calls the controller makes on Upstreams, Namespaces and Events, behind a small typed interface.
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type KubeConfig,
-} from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, type ConfigurationOptions, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
 import { CredbrokerError, DependencyCallError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { UPSTREAM_GROUP, UPSTREAM_KIND, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
+import { callOptions, kubeTimeout } from "./kube-call-options.js";
 
 export type PatchAnswer = { kind: "patched"; object: JsonObject } | { kind: "conflict" } | { kind: "gone" };
 
@@ -24,7 +17,10 @@ export interface UpstreamEvent {
   message: string;
 }
 
-/** What the controller needs from the Kubernetes API. Every method does I/O. */
+/**
+ * What the controller needs from the Kubernetes API. Every method does I/O and has a deadline: a
+ * request that outlives it rejects with a retryable CredbrokerError naming the call.
+ */
 export interface UpstreamApi {
   /** The upstream as stored now, or undefined when it does not exist. */
   get(namespace: string, name: string): Promise<JsonObject | undefined>;
@@ -50,44 +46,87 @@ function kubeFailure(call: string, err: unknown): CredbrokerError {
   return new CredbrokerError("InternalError", `kubernetes ${call} failed${code !== undefined ? ` with HTTP ${code}` : ""}`, { cause, retryable });
 }
 
-const MERGE_PATCH = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
+export interface KubeUpstreamApiOptions {
+  /**
+   * Deadline of one request, from the call to the end of the response body (default 10 s). Writes
+   * also send it as the API server's `timeout`, so the server abandons them too.
+   */
+  requestTimeoutMs?: number;
+  /** Who writes: the Event source component and the `fieldManager` of every write (default `credbroker`). */
+  component?: string;
+}
 
-export function createKubeUpstreamApi(kc: KubeConfig, component = "credbroker"): UpstreamApi {
+/** The UpstreamApi over client-node. Creates API clients from `kc`; no I/O until a method is called. */
+export function createKubeUpstreamApi(kc: KubeConfig, options: KubeUpstreamApiOptions = {}): UpstreamApi {
   const custom = kc.makeApiClient(CustomObjectsApi);
   const core = kc.makeApiClient(CoreV1Api);
   const base = { group: UPSTREAM_GROUP, version: UPSTREAM_VERSION, plural: UPSTREAM_PLURAL };
+  const timeoutMs = options.requestTimeoutMs ?? 10_000;
+  const component = options.component ?? "credbroker";
+  const fieldManager = component;
+
+  /**
+   * Sends one request under a fresh deadline (started before authentication, which may run an exec
+   * plugin). An abort becomes the timeout error; an API answer (ApiException) goes to `onError`, which
+   * returns the method's answer for it or throws.
+   */
+  async function bounded<T>(call: string, write: boolean, send: (o: ConfigurationOptions) => Promise<T>, onError: (err: unknown) => T, contentType?: string): Promise<T> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      return await send(callOptions({ signal, ...(write ? { serverTimeoutMs: timeoutMs } : {}), ...(contentType !== undefined ? { contentType } : {}) }));
+    } catch (err) {
+      if (signal.aborted && !(err instanceof ApiException)) throw kubeTimeout(call, timeoutMs);
+      return onError(err);
+    }
+  }
 
   return {
-    async get(namespace, name) {
-      try {
-        const obj: unknown = await custom.getNamespacedCustomObject({ ...base, namespace, name });
-        return isObject(obj) ? obj : undefined;
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 404) return undefined;
-        throw kubeFailure(`get upstream ${namespace}/${name}`, err);
-      }
+    get(namespace, name) {
+      const call = `get upstream ${namespace}/${name}`;
+      return bounded(
+        call,
+        false,
+        async (o) => {
+          const obj: unknown = await custom.getNamespacedCustomObject({ ...base, namespace, name }, o);
+          return isObject(obj) ? obj : undefined;
+        },
+        (err) => {
+          if (err instanceof ApiException && err.code === 404) return undefined;
+          throw kubeFailure(call, err);
+        },
+      );
     },
 
-    async mergePatch(namespace, name, patch) {
-      try {
-        const obj: unknown = await custom.patchNamespacedCustomObject({ ...base, namespace, name, body: patch }, MERGE_PATCH);
-        if (!isObject(obj)) throw new Error("patch answered without an object");
-        return { kind: "patched", object: obj };
-      } catch (err) {
-        if (err instanceof ApiException && err.code === 409) return { kind: "conflict" };
-        if (err instanceof ApiException && err.code === 404) return { kind: "gone" };
-        throw kubeFailure(`patch upstream ${namespace}/${name}`, err);
-      }
+    mergePatch(namespace, name, patch) {
+      const call = `patch upstream ${namespace}/${name}`;
+      return bounded<PatchAnswer>(
+        call,
+        true,
+        async (o) => {
+          const obj: unknown = await custom.patchNamespacedCustomObject({ ...base, namespace, name, body: patch, fieldManager }, o);
+          if (!isObject(obj)) throw new Error("patch answered without an object");
+          return { kind: "patched", object: obj };
+        },
+        (err) => {
+          if (err instanceof ApiException && err.code === 409) return { kind: "conflict" };
+          if (err instanceof ApiException && err.code === 404) return { kind: "gone" };
+          throw kubeFailure(call, err);
+        },
+        PatchStrategy.MergePatch,
+      );
     },
 
-    async namespaceLabels(namespace) {
-      try {
-        const ns = await core.readNamespace({ name: namespace });
-        return ns.metadata?.labels ?? {};
-      } catch (err) {
-        if (err instanceof ApiException && (err.code === 404 || err.code === 403)) return {};
-        throw kubeFailure(`get namespace ${namespace}`, err);
-      }
+    namespaceLabels(namespace) {
+      const call = `get namespace ${namespace}`;
+      return bounded(
+        call,
+        false,
+        async (o) => (await core.readNamespace({ name: namespace }, o)).metadata?.labels ?? {},
+        (err) => {
+          if (err instanceof ApiException && (err.code === 404 || err.code === 403)) return {};
+          throw kubeFailure(call, err);
+        },
+      );
     },
 
     async recordEvent(event) {
@@ -111,11 +150,17 @@ export function createKubeUpstreamApi(kc: KubeConfig, component = "credbroker"):
         lastTimestamp: now,
         count: 1,
       };
-      try {
-        await core.createNamespacedEvent({ namespace: event.namespace, body });
-      } catch (err) {
-        throw kubeFailure(`create event for upstream ${event.namespace}/${event.name}`, err);
-      }
+      const call = `create event for upstream ${event.namespace}/${event.name}`;
+      await bounded(
+        call,
+        true,
+        async (o) => {
+          await core.createNamespacedEvent({ namespace: event.namespace, body, fieldManager }, o);
+        },
+        (err) => {
+          throw kubeFailure(call, err);
+        },
+      );
     },
   };
 }

@@ -1,8 +1,10 @@
 // Lease-based leader election on coordination.k8s.io/v1: acquire when free or expired, renew every retry period, stop leading at the renew deadline.
-import { ApiException, CoordinationV1Api, Observable, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import { ApiException, CoordinationV1Api, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
 import type { Clock, TimerHandle } from "../model/clock.js";
+import { CredbrokerError } from "../model/errors.js";
 import type { Logger } from "../observability/log.js";
 import { jittered } from "./backoff.js";
+import { callOptions, kubeTimeout } from "./kube-call-options.js";
 import { Sleeper } from "./sleeper.js";
 
 export interface LeaderElectorOptions {
@@ -17,8 +19,14 @@ export interface LeaderElectorOptions {
   renewDeadlineMs?: number;
   /** How often the leader renews and candidates retry (default 2 s). */
   retryPeriodMs?: number;
-  /** Deadline of one API call (default max(retryPeriod, renewDeadline / 2)). */
+  /**
+   * Deadline of one API call (default max(retryPeriod, renewDeadline / 2)). Within an acquire or
+   * renew attempt it is cut shorter still, so the attempt's read and write together never outlive
+   * the renew deadline: a renewal landing later would be worthless (see `renewed`).
+   */
   requestTimeoutMs?: number;
+  /** `fieldManager` of the Lease writes (default `credbroker`). */
+  fieldManager?: string;
   clock: Clock;
   random: () => number;
   logger?: Pick<Logger, "debug" | "info" | "warn">;
@@ -86,6 +94,7 @@ class LeaseElector implements LeaderElector {
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
   private readonly requestTimeoutMs: number;
+  private readonly fieldManager: string;
   private running: Promise<void> | undefined;
   private stopped = false;
   private leading = false;
@@ -108,6 +117,7 @@ class LeaseElector implements LeaderElector {
     if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new RangeError("renewDeadlineMs must be shorter than leaseDurationMs");
     if (!(this.retryPeriodMs < this.renewDeadlineMs)) throw new RangeError("retryPeriodMs must be shorter than renewDeadlineMs");
     this.requestTimeoutMs = o.requestTimeoutMs ?? Math.max(this.retryPeriodMs, this.renewDeadlineMs / 2);
+    this.fieldManager = o.fieldManager ?? "credbroker";
   }
 
   start(): void {
@@ -129,7 +139,7 @@ class LeaseElector implements LeaderElector {
   async release(): Promise<boolean> {
     await this.stop();
     try {
-      const lease = await this.call((options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
+      const lease = await this.call("get", undefined, (options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
       const spec = lease.spec ?? {};
       if (spec.holderIdentity !== this.o.identity) return false;
       const now = this.o.clock.now();
@@ -140,7 +150,9 @@ class LeaseElector implements LeaderElector {
         renewTime: microTime(now - this.leaseDurationMs - 1000),
       };
       delete released.holderIdentity;
-      await this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: { ...lease, spec: released } }, options));
+      await this.call("release", undefined, (options) =>
+        this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: { ...lease, spec: released }, fieldManager: this.fieldManager }, options),
+      );
       this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "lease released");
       return true;
     } catch (err) {
@@ -156,7 +168,7 @@ class LeaseElector implements LeaderElector {
         attempt = await this.tryAcquireOrRenew();
       } catch (err) {
         attempt = "failed";
-        this.o.logger?.debug({ lease: this.o.name, status: statusOf(err) }, "lease request failed");
+        this.o.logger?.debug({ lease: this.o.name, status: statusOf(err), ...(err instanceof CredbrokerError ? { why: err.message } : {}) }, "lease request failed");
       }
       if (this.stopped) break;
       if (attempt === "held-by-other") this.stopLeading("another replica holds the lease");
@@ -170,7 +182,9 @@ class LeaseElector implements LeaderElector {
     // Wall time for the record others read; monotonic time for our own deadline, which no clock step may lengthen.
     const startedAt = this.o.clock.now();
     const startedMono = this.o.clock.monotonicNow();
-    const lease = await this.read();
+    // A success lets us lead until startedMono + renewDeadline, so nothing of this attempt may run past that.
+    const deadline = startedMono + this.renewDeadlineMs;
+    const lease = await this.read(deadline);
     if (this.stopped) return "failed";
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
     if (lease === undefined) {
@@ -182,7 +196,7 @@ class LeaseElector implements LeaderElector {
         metadata: { name: this.o.name, namespace: this.o.namespace },
         spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(startedAt), renewTime: microTime(startedAt), leaseTransitions: 0 },
       };
-      return this.write(() => this.call((options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body }, options)), startedMono, slot);
+      return this.write(() => this.call("create", deadline, (options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body, fieldManager: this.fieldManager }, options)), startedMono, slot);
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
@@ -215,12 +229,16 @@ class LeaseElector implements LeaderElector {
     };
     // metadata.resourceVersion travels with the body: a concurrent writer makes this a 409.
     const body: V1Lease = { ...lease, spec: next };
-    return this.write(() => this.call((options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body }, options)), startedMono, slot);
+    return this.write(
+      () => this.call("update", deadline, (options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body, fieldManager: this.fieldManager }, options)),
+      startedMono,
+      slot,
+    );
   }
 
-  private async read(): Promise<V1Lease | undefined> {
+  private async read(deadline: number): Promise<V1Lease | undefined> {
     try {
-      return await this.call((options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
+      return await this.call("get", deadline, (options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
     } catch (err) {
       if (statusOf(err) === 404) return undefined;
       throw err;
@@ -299,24 +317,23 @@ class LeaseElector implements LeaderElector {
     this.o.onStoppedLeading?.();
   }
 
-  /** One API call with a deadline on our clock (client-node has no per-call timeout, but honours a request signal). */
-  private async call<T>(send: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+  /**
+   * One API call with a deadline on our clock: requestTimeoutMs, cut to what is left before
+   * `deadline` (monotonic) when given. Writes send the same budget as the API server's `timeout`.
+   * A call cut off rejects with a retryable CredbrokerError naming it; with no budget left it is not sent.
+   */
+  private async call<T>(verb: "get" | "create" | "update" | "release", deadline: number | undefined, send: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
+    const what = `${verb} lease ${this.o.namespace}/${this.o.name}`;
+    const left = deadline === undefined ? this.requestTimeoutMs : Math.floor(deadline - this.o.clock.monotonicNow());
+    const timeoutMs = Math.min(this.requestTimeoutMs, left);
+    if (timeoutMs <= 0) throw new CredbrokerError("InternalError", `kubernetes ${what} not sent: the attempt has used up its renew deadline`, { retryable: true });
     const controller = new AbortController();
-    const timer = this.o.clock.setTimeout(() => controller.abort(new Error("lease request timed out")), this.requestTimeoutMs);
-    const options: ConfigurationOptions = {
-      middleware: [
-        {
-          pre: (ctx) => {
-            ctx.setSignal(controller.signal);
-            return new Observable(Promise.resolve(ctx));
-          },
-          post: (res) => new Observable(Promise.resolve(res)),
-        },
-      ],
-      middlewareMergeStrategy: "append",
-    };
+    const timer = this.o.clock.setTimeout(() => controller.abort(kubeTimeout(what, timeoutMs)), timeoutMs);
     try {
-      return await send(options);
+      return await send(callOptions({ signal: controller.signal, ...(verb === "get" ? {} : { serverTimeoutMs: timeoutMs }) }));
+    } catch (err) {
+      if (controller.signal.aborted && !(err instanceof ApiException)) throw kubeTimeout(what, timeoutMs);
+      throw err;
     } finally {
       this.o.clock.clearTimeout(timer);
     }

@@ -1,7 +1,21 @@
-// A KubeConfig whose API requests share keep-alive connections (client-node 2.0.1 builds a new undici Agent per request).
-import { KubeConfig, type RequestContext } from "@kubernetes/client-node";
+// The broker's KubeConfig: API requests share keep-alive connections (client-node 2.0.1 builds a new undici Agent per request) and say who sends them (User-Agent).
+import type { RequestOptions } from "node:https";
+import {
+  KubeConfig,
+  ServerConfiguration,
+  createConfiguration,
+  setHeaderMiddleware,
+  type ApiConstructor,
+  type ApiType,
+  type RequestContext,
+} from "@kubernetes/client-node";
 
 type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
+
+export interface PooledKubeConfigOptions {
+  /** Sent as User-Agent on every request, e.g. `credbroker/0.1.0` (default `credbroker`). */
+  userAgent?: string;
+}
 
 /**
  * client-node 2.0.1 creates a fresh undici Agent for every request, so each call to the API
@@ -9,12 +23,47 @@ type Dispatcher = NonNullable<ReturnType<RequestContext["getDispatcher"]>>;
  * keep-alive agent on the sandbox). This subclass keeps the first Agent per cluster and user and
  * hands it to every later request. The TLS settings of a cluster/user pair do not change within a
  * process (a rotated bearer token travels in a header, not in the Agent), so sharing is safe.
+ *
+ * It also names the broker to the API server (audit logs, API priority and fairness, `kubectl
+ * get --raw /metrics` by user agent): generated API clients, client-node's Watch, and the raw
+ * requests of kube-request.ts (which take `applyToHTTPSOptions`) all send `userAgent`.
  */
 export class PooledKubeConfig extends KubeConfig {
   private readonly dispatchers = new Map<string, Dispatcher>();
+  readonly userAgent: string;
+
+  constructor(options: PooledKubeConfigOptions = {}) {
+    super();
+    this.userAgent = options.userAgent ?? "credbroker";
+  }
+
+  /**
+   * As KubeConfig's, but the one static middleware sets our User-Agent instead of client-node's
+   * (`kubernetes-client-javascript/<version>`), which would otherwise overwrite the header that
+   * applySecurityAuthentication sets (middleware runs after authentication). Exactly one static
+   * middleware on purpose: client-node reverses the static middleware array in place on calls
+   * made without per-call options, so two could run in either order.
+   */
+  override makeApiClient<T extends ApiType>(apiClientType: ApiConstructor<T>): T {
+    const cluster = this.getCurrentCluster();
+    if (!cluster) throw new Error("No active cluster!");
+    const config = createConfiguration({
+      baseServer: new ServerConfiguration(cluster.server, {}),
+      authMethods: { default: this },
+      middleware: [setHeaderMiddleware("User-Agent", this.userAgent)],
+    });
+    return new apiClientType(config);
+  }
+
+  override async applyToHTTPSOptions(opts: Parameters<KubeConfig["applyToHTTPSOptions"]>[0]): Promise<void> {
+    await super.applyToHTTPSOptions(opts);
+    (opts as RequestOptions).headers = { ...(opts as RequestOptions).headers, "user-agent": this.userAgent };
+  }
 
   override async applySecurityAuthentication(context: RequestContext): Promise<void> {
     await super.applySecurityAuthentication(context);
+    // For client-node's Watch and other helpers that send a bare RequestContext without middleware.
+    context.setHeaderParam("User-Agent", this.userAgent);
     const created = context.getDispatcher();
     if (created === undefined) return;
     // Exec and auth-provider plugins may hand out short-lived client certificates per request:

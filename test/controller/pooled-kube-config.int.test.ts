@@ -1,9 +1,10 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { CustomObjectsApi, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PooledKubeConfig } from "../../src/controller/pooled-kube-config.js";
+import { openGet, readJson } from "../../src/controller/kube-request.js";
 import { createKubeEmulator, type KubeEmulator } from "../../src/sandbox/kube/index.js";
 
 describe("PooledKubeConfig", () => {
@@ -42,5 +43,27 @@ describe("PooledKubeConfig", () => {
     expect(await connectionsFor(pooled, 30)).toBeLessThanOrEqual(2);
     await pooled.closeConnections();
     expect(await connectionsFor(new KubeConfig(), 30)).toBeGreaterThanOrEqual(30);
+  });
+
+  it("sends its User-Agent on generated clients (with and without per-call options), client-node's Watch and raw requests", async () => {
+    const pooled = new PooledKubeConfig({ userAgent: "credbroker/9.9.9" });
+    pooled.loadFromString(kube.kubeconfig({ token: kube.adminToken }));
+    const custom = pooled.makeApiClient(CustomObjectsApi);
+    const core = pooled.makeApiClient(CoreV1Api);
+    const from = kube.auditEvents().length;
+    const list = { group: "gloo.solo.io", version: "v1", plural: "upstreams", namespace: "default" };
+    // client-node reverses its static middleware in place on calls without options: several in a row.
+    for (let i = 0; i < 3; i++) await custom.listNamespacedCustomObject(list);
+    await custom.listNamespacedCustomObject(list, { middleware: [], middlewareMergeStrategy: "append" });
+    await core.readNamespace({ name: "default" });
+    // The server ends the watch after a second, so it completes (and is audited) like any request.
+    await new Promise<void>((resolve) => void new Watch(pooled).watch("/api/v1/namespaces", { timeoutSeconds: 1 }, () => undefined, () => resolve()));
+    const raw = await openGet(pooled, "/api/v1/namespaces/default", "application/json");
+    await readJson(await raw.response, "get namespace");
+
+    const seen = kube.auditEvents().slice(from);
+    expect(seen.map((e) => e.verb)).toEqual(["list", "list", "list", "list", "get", "watch", "get"]);
+    expect(new Set(seen.map((e) => e.userAgent))).toEqual(new Set(["credbroker/9.9.9"]));
+    await pooled.closeConnections();
   });
 });
