@@ -14,6 +14,8 @@ export interface ListenOptions {
   tls?: { key: string; cert: string };
   /** Largest request body accepted, in bytes. */
   maxBodyBytes?: number;
+  /** Answers a body over `maxBodyBytes` in the emulated service's own shape (default: a JSON 413). */
+  answerTooLarge?: (res: ServerResponse, limitBytes: number) => void;
 }
 
 export interface RunningServer {
@@ -116,6 +118,7 @@ export async function listen(handler: RequestHandler, options: ListenOptions = {
           res.destroy();
           return;
         }
+        if (err instanceof HttpError && err.status === 413 && options.answerTooLarge) return options.answerTooLarge(res, limit);
         const status = err instanceof HttpError ? err.status : 500;
         sendJson(res, status, { error: err instanceof Error ? err.message : "internal error" });
       }

@@ -28,6 +28,31 @@ export interface HandlerContext {
   serverAddress: () => string;
   /** Called once per API request (admin routes excluded). */
   onRequest: () => void;
+  /** How long writes to `namespace/name` are held before they are served (0: not held), for hung-request tests. */
+  heldWriteMs: (key: string) => number;
+  /** Called when a resource request has been answered (or refused), as the real server's audit log records it. */
+  onAudit: (event: AuditEvent) => void;
+}
+
+/** One request in the real API server's audit-event shape (audit.k8s.io/v1 Event, the fields tests read). */
+export interface AuditEvent {
+  stage: "ResponseComplete";
+  verb: string;
+  requestURI: string;
+  userAgent: string;
+  user: { username: string };
+  objectRef: { resource: string; apiGroup: string; namespace?: string; name?: string };
+  responseStatus: { code: number };
+}
+
+const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** A Go duration as the API server's `timeout` parameter takes it (`10s`, `1.5s`, `500ms`, `1m`); undefined when absent or malformed. */
+function parseGoDurationMs(value: string | null): number | undefined {
+  const m = value === null ? null : /^(\d+(?:\.\d+)?)(ms|s|m)$/.exec(value);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  return m[2] === "ms" ? n : m[2] === "s" ? n * 1000 : n * 60_000;
 }
 
 function outcomeOf(code: number): string {
@@ -207,6 +232,18 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
     send(res, op, 200, doc);
   };
 
+  /**
+   * A held write waits; like the real server it gives up at the request's `timeout` (default 60 s,
+   * the API server's --request-timeout) with a 504 and without applying the write.
+   */
+  const holdWrite = async (key: string, query: URLSearchParams): Promise<void> => {
+    const heldMs = ctx.heldWriteMs(key);
+    if (heldMs <= 0) return;
+    const timeoutMs = parseGoDurationMs(query.get("timeout")) ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(heldMs, timeoutMs)));
+    if (timeoutMs < heldMs) throw new KubeStatusError(504, "Timeout", "Timeout: request did not complete within the allotted timeout");
+  };
+
   return async (req, res, body) => {
     if (handleAdmin(req, res, body, ctx.faults, ctx.counters)) return;
     ctx.onRequest();
@@ -236,9 +273,21 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
       }
       const user = authenticate(req);
       if (r.kind === "resource") {
+        res.once("finish", () =>
+          ctx.onAudit({
+            stage: "ResponseComplete",
+            verb: r.verb,
+            requestURI: req.url ?? "/",
+            userAgent: req.headers["user-agent"] ?? "",
+            user: { username: user.username },
+            objectRef: { resource: r.type.plural, apiGroup: r.type.group, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}), ...(r.name !== "" ? { name: r.name } : {}) },
+            responseStatus: { code: res.statusCode },
+          }),
+        );
         const attrs = { verb: r.verb, group: r.type.group, resource: r.type.plural, subresource: r.subresource, namespace: r.namespace ?? "", name: r.name };
         if (ctx.enforceRbac && !ctx.rbac.authorizeResource(user, attrs).allowed)
           throw new KubeStatusError(403, "Forbidden", forbiddenMessage(user, attrs), { ...(r.name !== "" ? { name: r.name } : {}), ...(r.type.group !== "" ? { group: r.type.group } : {}), kind: r.type.plural });
+        if ((r.verb === "patch" || r.verb === "update") && r.name !== "") await holdWrite(`${r.namespace ?? ""}/${r.name}`, query);
         serveResource(req, res, body, r, query, op);
         return;
       }

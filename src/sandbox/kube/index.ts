@@ -4,8 +4,9 @@ import { parseAllDocuments } from "yaml";
 import { isObject, type JsonObject } from "../../model/fields.js";
 import { CallCounters } from "../common/counters.js";
 import { FaultInjector } from "../common/faults.js";
-import { listen, type SandboxServer } from "../common/http-server.js";
-import { createHandler } from "./handlers.js";
+import { listen, sendJson, type SandboxServer } from "../common/http-server.js";
+import { createHandler, type AuditEvent } from "./handlers.js";
+import { failureStatus } from "./status.js";
 import { writeKubeconfigFile, renderKubeconfig, type KubeconfigOptions } from "./kubeconfig.js";
 import { metaOf, ObjectApi } from "./objects.js";
 import { RbacEvaluator } from "./rbac.js";
@@ -17,6 +18,7 @@ import { upstreamSchema } from "./upstream-schema.js";
 import { WatchHub } from "./watch.js";
 
 export { KubeStatusError } from "./status.js";
+export type { AuditEvent } from "./handlers.js";
 export type { UserInfo } from "./tokens.js";
 
 export interface GroupVersionResource {
@@ -39,7 +41,7 @@ export interface KubeEmulatorOptions {
   rbac?: { enforce: boolean };
   /** Changes kept for watches; a watch from an older resourceVersion gets 410 Expired. Default 10,000. */
   historyLimit?: number;
-  /** Interval of BOOKMARK events on watches that allow them, in milliseconds. Default 5,000. */
+  /** Interval of BOOKMARK events on watches that allow them, in milliseconds. Default 60,000, as kube-apiserver's cacher. */
   bookmarkIntervalMs?: number;
   /** Fixed admin token; a random one by default. */
   adminToken?: string;
@@ -64,6 +66,14 @@ export interface KubeEmulator extends SandboxServer {
   readonly caPem: string | undefined;
   /** API requests served (admin routes excluded). */
   readonly requestCount: number;
+  /**
+   * Holds every write (patch, update) to one object for `ms` before serving it, as a hung
+   * admission webhook would; a request whose `timeout` runs out first answers 504 unapplied.
+   * Returns a function that ends the hold.
+   */
+  holdWrites(namespace: string, name: string, ms: number): () => void;
+  /** Resource requests answered so far (the newest AUDIT_LIMIT), in the real server's audit-event shape. */
+  auditEvents(): AuditEvent[];
   /** The current global resourceVersion. */
   readonly resourceVersion: string;
   /** Create-or-replace, for seeding and tests; creates a missing namespace. Throws KubeStatusError (400/422) on a bad object. */
@@ -85,6 +95,9 @@ export interface KubeEmulator extends SandboxServer {
   kubeconfig(options: KubeconfigOptions): string;
   writeKubeconfig(path: string, options: KubeconfigOptions): Promise<void>;
 }
+
+/** Audit events kept in memory: enough for a test's fleet, bounded for a long-running demo. */
+const AUDIT_LIMIT = 50_000;
 
 const DEFAULT_NAMESPACES = ["default", "kube-system", "kube-public", "kube-node-lease"];
 
@@ -143,12 +156,14 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
   });
   const adminToken = options.adminToken ?? randomBytes(24).toString("base64url");
   tokens.addStaticToken(adminToken, { username: "sandbox-admin", groups: ["system:masters"] });
-  const watches = new WatchHub(store, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 5_000, isDown: () => faults.current.outage, outagePollMs: 200 });
+  const watches = new WatchHub(store, { bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000, isDown: () => faults.current.outage, outagePollMs: 200 });
   for (const ns of DEFAULT_NAMESPACES) objects.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: ns } });
   for (const obj of bootstrapRbac()) objects.apply(obj);
 
   let requests = 0;
   let address = "";
+  const audit: AuditEvent[] = [];
+  const held = new Map<string, number>();
   const handler = createHandler({
     objects,
     watches,
@@ -159,11 +174,22 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     counters,
     serverAddress: () => address,
     onRequest: () => requests++,
+    heldWriteMs: (key) => held.get(key) ?? 0,
+    onAudit: (event) => {
+      if (audit.push(event) > AUDIT_LIMIT) audit.splice(0, audit.length - AUDIT_LIMIT);
+    },
   });
   const host = options.host ?? "127.0.0.1";
   const serving = options.tls !== false ? createSelfSignedServingCertificate("credbroker-sandbox-kube", [host], nowMs()) : undefined;
   const tls = serving ? { key: serving.privateKeyPem, cert: serving.certificatePem } : undefined;
-  const server = await listen(handler, { host, port: options.port ?? 0, ...(tls ? { tls } : {}) });
+  const server = await listen(handler, {
+    host,
+    port: options.port ?? 0,
+    // The real API server's MaxRequestBodyBytes, answered as its Status.
+    maxBodyBytes: 3 * 1024 * 1024,
+    answerTooLarge: (res, limit) => sendJson(res, 413, failureStatus(413, "RequestEntityTooLarge", `Request entity too large: limit is ${limit}`)),
+    ...(tls ? { tls } : {}),
+  });
   address = `${server.host}:${server.port}`;
   const endpoint = { server: server.url, ...(tls ? { caPem: tls.cert } : {}) };
 
@@ -178,6 +204,12 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     caPem: tls?.cert,
     get requestCount() {
       return requests;
+    },
+    auditEvents: () => audit.map((e) => structuredClone(e)),
+    holdWrites: (namespace, name, ms) => {
+      const key = `${namespace}/${name}`;
+      held.set(key, ms);
+      return () => held.delete(key);
     },
     get connectionsAccepted() {
       return server.connectionsAccepted;

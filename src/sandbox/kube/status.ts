@@ -14,6 +14,8 @@ export type StatusReason =
   | "UnsupportedMediaType"
   | "Expired"
   | "Gone"
+  | "Timeout"
+  | "RequestEntityTooLarge"
   | "TooManyRequests"
   | "InternalError"
   | "ServiceUnavailable";

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Builds the real servers of the conformance tier from their Go modules, once: the binaries are cached
+# under ~/.cache/credbroker/real-servers/<name>-<hash of go.mod and go.sum>/, so a warm run costs seconds.
+# Prints one line per server: "<name> <path of the binary>". Usage: build.sh [name...] (default: all).
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+cache_root="${CREDBROKER_SERVER_CACHE:-$HOME/.cache/credbroker/real-servers}"
+
+# name, module folder, package to build, version it reports
+servers=(
+  "kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver v1.34.4"
+  "etcd etcd . v3.6.16"
+)
+
+want=("$@")
+for entry in "${servers[@]}"; do
+  read -r name dir pkg version <<<"$entry"
+  if [ ${#want[@]} -gt 0 ] && [[ ! " ${want[*]} " == *" $name "* ]]; then continue; fi
+  key=$( (cat "$here/$dir/go.mod" "$here/$dir/go.sum"; echo "$version") | sha256sum | cut -c1-16)
+  out="$cache_root/$name-$key"
+  if [ ! -x "$out/bin/$name" ]; then
+    echo "building $name (cold: several minutes) into $out" >&2
+    started=$(date +%s)
+    mkdir -p "$out/bin"
+    # Build into a temporary name and rename, so an interrupted build never leaves a half binary.
+    (cd "$here/$dir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
+      -ldflags="-s -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=${version:1:1} -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)" \
+      -o "$out/bin/$name.partial" "$pkg")
+    mv "$out/bin/$name.partial" "$out/bin/$name"
+    echo "built $name in $(( $(date +%s) - started )) s" >&2
+  fi
+  echo "$name $out/bin/$name"
+done
