@@ -6,19 +6,22 @@ import { captureStream } from "./capture.js";
 
 /** Settings that point a broker at the sandbox, as flags would; `extra` overrides any of them. */
 export function sandboxConfig(sandbox: Sandbox, extra: Record<string, unknown> = {}): Config {
-  return buildConfig({
-    flags: {
-      ...brokerSettingsFor(sandbox.info),
-      "http.port": 0,
-      "leader.leaseDurationMs": "3s",
-      "leader.renewDeadlineMs": "2s",
-      "leader.retryPeriodMs": "250ms",
-      "controller.backoffMinMs": "100ms",
-      "controller.backoffMaxMs": "2s",
-      "log.level": "debug",
-      ...extra,
-    },
-  });
+  return buildConfig({ flags: sandboxFlags(sandbox, extra) });
+}
+
+/** The setting path → value map behind sandboxConfig, e.g. to write a config file for a broker process. */
+export function sandboxFlags(sandbox: Sandbox, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    ...brokerSettingsFor(sandbox.info),
+    "http.port": 0,
+    "leader.leaseDurationMs": "3s",
+    "leader.renewDeadlineMs": "2s",
+    "leader.retryPeriodMs": "250ms",
+    "controller.backoffMinMs": "100ms",
+    "controller.backoffMaxMs": "2s",
+    "log.level": "debug",
+    ...extra,
+  };
 }
 
 export interface HarnessBroker extends Broker {

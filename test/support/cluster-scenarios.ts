@@ -1,9 +1,11 @@
 // The end-to-end scenarios written once and run on both backends: the sandbox (npm test) and a real kube-apiserver (npm run test:conformance).
+import { CoordinationV1Api } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isObject, type JsonObject } from "../../src/model/fields.js";
 import { readOwnStatus } from "../../src/model/status.js";
 import { generateFleet } from "../../src/sandbox/index.js";
 import { eventually, startTestBroker, type HarnessBroker } from "./broker-harness.js";
+import { startBrokerProcess } from "./broker-process.js";
 import { brokerWrites, startCluster, type Backend, type TestCluster } from "./cluster.js";
 
 const FLEET = 120;
@@ -64,6 +66,15 @@ export async function reverified(cluster: TestCluster, namespace: string, name: 
     return now !== undefined && now !== before;
   }, timeoutMs);
   return now ?? "";
+}
+
+async function leaseHolder(cluster: TestCluster, name: string): Promise<string | undefined> {
+  try {
+    const lease = await cluster.admin.makeApiClient(CoordinationV1Api).readNamespacedLease({ namespace: "gloo-system", name });
+    return lease.spec?.holderIdentity;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Registers the scenarios of this file against one backend. */
@@ -182,22 +193,27 @@ export function describeClusterScenarios(backend: Backend): void {
       }
     }, 120_000);
 
-    it("writes only from the leader, and hands over when the leader dies without releasing its lease", async () => {
+    it("writes only from the leader, and hands over when the leader's process is killed with SIGKILL", async () => {
       const lease = { "leader.name": "handover", "leader.leaseDurationMs": "3s", "leader.renewDeadlineMs": "2s", "leader.retryPeriodMs": "250ms" };
-      const a = await start({ ...lease, "leader.identity": "a" });
-      await eventually("a leads", () => a.controller.isLeader(), 20_000);
-      const b = await start({ ...lease, "leader.identity": "b" });
-      await eventually("b synced", () => b.controller.ready(), 20_000);
-      const writesBy = async (broker: HarnessBroker): Promise<number> => (await broker.metrics.writes.get()).values.filter((v) => v.labels.result === "made").reduce((n, v) => n + v.value, 0);
-      await reverified(cluster, "fleet-2", "u-2", "leader-1");
-      expect(b.controller.isLeader()).toBe(false);
-      expect(await writesBy(b)).toBe(0);
+      const a = await startBrokerProcess(cluster.brokerFlags({ ...FAST, ...lease, "leader.identity": "a", "log.level": "warn" }));
+      try {
+        await until("a holds the lease", async () => (await leaseHolder(cluster, "handover")) === "a", 60_000);
+        const b = await start({ ...lease, "leader.identity": "b" });
+        await eventually("b synced", () => b.controller.ready(), 20_000);
+        const writesBy = async (broker: HarnessBroker): Promise<number> => (await broker.metrics.writes.get()).values.filter((v) => v.labels.result === "made").reduce((n, v) => n + v.value, 0);
+        await reverified(cluster, "fleet-2", "u-2", "leader-1");
+        expect(b.controller.isLeader()).toBe(false);
+        expect(await writesBy(b)).toBe(0);
 
-      // The leader dies: its lease is not released, so b takes over once it expires.
-      await a.stop({ release: false });
-      await eventually("b leads", () => b.controller.isLeader(), 15_000);
-      await reverified(cluster, "fleet-3", "u-3", "after-handover");
-      expect(await writesBy(b)).toBeGreaterThan(0);
+        // The leader's process dies: no drain, no release; b takes over once the lease expires.
+        await a.kill();
+        await eventually("b leads", () => b.controller.isLeader(), 15_000);
+        expect(await leaseHolder(cluster, "handover")).toBe("b");
+        await reverified(cluster, "fleet-3", "u-3", "after-handover");
+        expect(await writesBy(b)).toBeGreaterThan(0);
+      } finally {
+        await a.kill();
+      }
     }, 120_000);
   });
 }

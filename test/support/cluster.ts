@@ -11,7 +11,7 @@ import { startSandbox, type Sandbox, type SandboxSeed } from "../../src/sandbox/
 import { createCertificateAuthority, issueServerCertificate } from "../../src/sandbox/common/certificates.js";
 import type { AuditEvent } from "../../src/sandbox/kube/index.js";
 import { startControlPlane, type ControlPlane } from "../conformance/servers/control-plane.js";
-import { sandboxConfig } from "./broker-harness.js";
+import { sandboxConfig, sandboxFlags } from "./broker-harness.js";
 
 export type Backend = "sandbox" | "real";
 
@@ -33,6 +33,8 @@ export interface TestCluster {
   readonly controlPlane: ControlPlane | undefined;
   /** Broker settings pointing at this cluster (as the broker's service account) and the sandbox's clouds. */
   brokerConfig(extra?: Record<string, unknown>): Config;
+  /** The same settings as a setting path → value map (for a broker in its own process). */
+  brokerFlags(extra?: Record<string, unknown>): Record<string, unknown>;
   /** Creates or replaces objects as cluster-admin, in order. */
   apply(objects: readonly JsonObject[]): Promise<void>;
   /** Seeds the clouds (and, through `apply`, the Kubernetes objects) of a sandbox seed. */
@@ -116,6 +118,7 @@ export async function startSandboxCluster(): Promise<TestCluster> {
     admin,
     controlPlane: undefined,
     brokerConfig: (extra = {}) => sandboxConfig(sandbox, { "secrets.sources": "kubernetes", ...extra }),
+    brokerFlags: (extra = {}) => sandboxFlags(sandbox, { "secrets.sources": "kubernetes", ...extra }),
     apply: (objects) => applyObjects(admin, objects),
     seed: async (seed) => {
       sandbox.seed(cloudsOnly(seed));
@@ -163,6 +166,7 @@ export async function startRealCluster(): Promise<TestCluster> {
       admin,
       controlPlane,
       brokerConfig: (extra = {}) => sandboxConfig(box, { "kubernetes.kubeconfig": brokerKubeconfig, "secrets.sources": "kubernetes", ...extra }),
+      brokerFlags: (extra = {}) => sandboxFlags(box, { "kubernetes.kubeconfig": brokerKubeconfig, "secrets.sources": "kubernetes", ...extra }),
       apply: (objects) => applyObjects(admin, objects),
       seed: async (seed) => {
         box.seed(cloudsOnly(seed));
