@@ -133,8 +133,8 @@ export function controllerSettings(config: Config): ControllerSettings {
       renewDeadlineMs: config.leader.renewDeadlineMs,
       retryPeriodMs: config.leader.retryPeriodMs,
       shards: config.leader.shards,
-      requestTimeoutMs: config.kubernetes.requestTimeoutMs,
     },
+    requestTimeoutMs: config.kubernetes.requestTimeoutMs,
   };
 }
 

@@ -9,7 +9,7 @@ import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIden
 import { canonicalJson } from "../model/text.js";
 import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Clock, TimerHandle } from "../model/clock.js";
+import type { Clock } from "../model/clock.js";
 import { CredbrokerError } from "../model/errors.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import type { CloudPort, SecretPort } from "./ports.js";
@@ -44,9 +44,9 @@ export interface ControllerSettings {
     renewDeadlineMs: number;
     retryPeriodMs: number;
     shards: number;
-    /** Deadline of one Lease call (capped by the renew deadline in the elector). */
-    requestTimeoutMs: number;
   };
+  /** Deadline of one Kubernetes request: a list page of the watches, a Lease call (capped by the renew deadline in the elector). */
+  requestTimeoutMs: number;
 }
 
 export interface ControllerDeps {
@@ -126,7 +126,7 @@ export class Controller {
         renewDeadlineMs: settings.leader.renewDeadlineMs,
         retryPeriodMs: settings.leader.retryPeriodMs,
         shards: settings.leader.shards,
-        requestTimeoutMs: settings.leader.requestTimeoutMs,
+        requestTimeoutMs: settings.requestTimeoutMs,
         clock: deps.clock,
         random: deps.random,
         logger: deps.logger,
@@ -208,7 +208,7 @@ export class Controller {
     if (this.started) return;
     this.started = true;
     const { settings, kubeConfig, clock, random, logger } = this.deps;
-    const common = { kubeConfig, clock, random, backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs }, stallTimeoutMs: settings.watchStallMs, logger };
+    const common = { kubeConfig, clock, random, backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs }, stallTimeoutMs: settings.watchStallMs, requestTimeoutMs: settings.requestTimeoutMs, logger };
     const scopes = settings.namespaces.length === 0 ? [undefined] : settings.namespaces;
     for (const ns of scopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
@@ -345,11 +345,12 @@ export class Controller {
         this.queue.succeeded(key);
         return;
       case "superseded":
-        // The spec changed while the verdict was computed: evaluate the new spec now, without a backoff.
+        // The spec changed while the verdict was computed: evaluate the new spec, after the per-key
+        // backoff, so an editor who never stops cannot make a hot loop. A forced pass already made
+        // its fresh cloud calls, and their results are in the shared caches: the next pass is routine.
         metrics.reconciles.inc({ outcome: "superseded", reason: "" });
         this.rememberWritten(key, result.object);
-        if (fresh) this.forced.add(key);
-        this.queue.add(key, { priority: fresh ? "forced" : "routine" });
+        this.queue.retry(key);
         return;
       case "failed":
         metrics.reconciles.inc({ outcome: "failed", reason: result.error.reason });
@@ -392,21 +393,18 @@ export class Controller {
       onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
     });
     this.running.add(run);
-    void run.finally(() => this.running.delete(run));
-    let timer: TimerHandle | undefined;
-    const deadline = new Promise<ReconcileResult>((resolve) => {
-      timer = clock.setTimeout(() => {
-        expired = true;
-        this.deps.logger.warn({ upstream: key, timeoutMs: settings.reconcileTimeoutMs }, "reconcile timed out; abandoned, will retry");
-        const error = new CredbrokerError("Timeout", `reconcile of ${key} did not finish within ${settings.reconcileTimeoutMs} ms`, { retryable: true });
-        resolve({ kind: "failed", error });
-      }, settings.reconcileTimeoutMs);
-    });
-    try {
-      return await Promise.race([run, deadline]);
-    } finally {
-      clock.clearTimeout(timer);
-    }
+    const settled = (): void => void this.running.delete(run);
+    run.then(settled, settled);
+    const timer = clock.setTimeout(() => {
+      expired = true;
+      this.deps.logger.warn({ upstream: key, timeoutMs: settings.reconcileTimeoutMs }, "reconcile timed out; abandoned, will retry");
+    }, settings.reconcileTimeoutMs);
+    // The run is awaited even past its deadline, so the key stays in flight (one run per key) until
+    // its last request has ended at its own deadline; from the deadline on it may no longer write.
+    const result = await run;
+    clock.clearTimeout(timer);
+    if (!expired) return result;
+    return { kind: "failed", error: new CredbrokerError("Timeout", `reconcile of ${key} did not finish within ${settings.reconcileTimeoutMs} ms`, { retryable: true }) };
   }
 
   /** Keeps the object our own patch returned if it is newer than what the watch delivered so far. */
@@ -415,7 +413,10 @@ export class Controller {
     const meta = isObject(obj.metadata) ? obj.metadata : undefined;
     if (current === undefined || meta === undefined) return;
     const newer = Number(meta.resourceVersion) > Number(current.metadata.resourceVersion);
-    if (newer) this.objects.set(key, obj as WatchedObject);
+    if (!newer) return;
+    // Like the watches: managedFields are never kept in memory.
+    const { managedFields: _managedFields, ...rest } = meta;
+    this.objects.set(key, { ...obj, metadata: rest } as WatchedObject);
   }
 
   private setState(key: string, state: string | undefined): void {

@@ -113,7 +113,7 @@ describe("publisher", () => {
     expect(status.details.observedGeneration).toBe((now.metadata as { generation: number }).generation);
   });
 
-  it("abandons a status write when the spec changed after the function list was written", async () => {
+  it("abandons a status write when the spec changed under it (no function list to write)", async () => {
     const { discovered: _discovered, ...noDiscovery } = evaluation;
     const stale = create("status-race");
     const edited = structuredClone(stale);

@@ -41,7 +41,7 @@ export interface AuditEvent {
   requestURI: string;
   userAgent: string;
   user: { username: string };
-  objectRef: { resource: string; apiGroup: string; namespace?: string; name?: string };
+  objectRef: { resource: string; apiGroup: string; namespace?: string; name?: string; subresource?: string };
   responseStatus: { code: number };
 }
 

@@ -1,21 +1,14 @@
 // The apiserver's audit log: the policy it is started with, and its JSON lines parsed into events.
 import { readFileSync } from "node:fs";
+import type { AuditEvent } from "../../../src/sandbox/kube/index.js";
 
 /**
- * A completed resource request as the audit log records it (audit.k8s.io/v1 Event, the fields tests
- * read), normalised to the shape the sandbox's emulator reports, so one scenario can assert on both:
- * `objectRef.apiGroup` is "" for the core group (the real log omits it), `userAgent` "" when absent,
- * and only these fields are kept (readAuditRaw() has the rest).
+ * A completed resource request as the audit log records it, normalised to the emulator's shape
+ * (AuditEvent of src/sandbox/kube), so one scenario can assert on both: `objectRef.apiGroup` is ""
+ * for the core group (the real log omits it), `userAgent` "" when absent, and only those fields are
+ * kept (readAuditRaw() has the rest).
  */
-export interface AuditEvent {
-  stage: "ResponseComplete";
-  verb: string;
-  requestURI: string;
-  userAgent: string;
-  user: { username: string };
-  objectRef: { resource: string; apiGroup: string; namespace?: string; name?: string; subresource?: string };
-  responseStatus: { code: number };
-}
+export type { AuditEvent };
 
 /** Any line of the audit log, as written: non-resource requests too, and a watch's ResponseStarted. */
 export interface RawAuditEvent {
