@@ -27,3 +27,8 @@ export function upstream(namespace: string, name: string, region = "us-east-1"):
     spec: { aws: { region, secretRef: { name: "aws-creds", namespace } } },
   };
 }
+
+/** An Opaque Secret `aws-keys` in `namespace` holding `data` (plain text, base64-encoded here), e.g. aws_access_key_id and aws_secret_access_key. */
+export function awsKeysSecret(namespace: string, data: Record<string, string>): Record<string, unknown> {
+  return { apiVersion: "v1", kind: "Secret", metadata: { namespace, name: "aws-keys" }, type: "Opaque", data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")])) };
+}

@@ -6,15 +6,11 @@ import { sampleSeed, startSandbox, SAMPLE_AWS, type Sandbox } from "../../src/sa
 import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
 import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
 import { brokerWrites } from "../support/cluster.js";
+import { awsKeysSecret } from "./helpers.js";
 
 /** The sample account's second user: its own credentials, so its verification shares no cache entry with the first test's. */
 const SECOND_USER = { name: "no-lambda", accessKeyId: "AKIAI44QH8DHBEXAMPLE", secretAccessKey: "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY" };
 
-const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
-
-function secret(namespace: string, data: Record<string, string>): JsonObject {
-  return { apiVersion: "v1", kind: "Secret", metadata: { namespace, name: "aws-keys" }, type: "Opaque", data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, b64(v)])) };
-}
 
 function upstream(namespace: string, name: string): JsonObject {
   return { apiVersion: "gloo.solo.io/v1", kind: "Upstream", metadata: { namespace, name }, spec: { aws: { region: "us-east-1", secretRef: { name: "aws-keys", namespace } } } };
@@ -70,7 +66,7 @@ describe("reconcile timeout (controller.reconcileTimeoutMs)", () => {
   it("an abandoned reconcile writes nothing when its answer arrives after the deadline, even where it would change the status", async () => {
     const [ns, name] = ["slow-sts", "verify-slow"];
     const key = `${ns}/${name}`;
-    const goodKeys = secret(ns, { aws_access_key_id: SAMPLE_AWS.accessKeyId, aws_secret_access_key: SAMPLE_AWS.secretAccessKey });
+    const goodKeys = awsKeysSecret(ns, { aws_access_key_id: SAMPLE_AWS.accessKeyId, aws_secret_access_key: SAMPLE_AWS.secretAccessKey });
     const timeoutsBefore = await timeouts();
     const answeredBefore = await stsAnswered();
     // Five times the reconcile timeout: the run is abandoned long before STS answers it.
@@ -84,7 +80,7 @@ describe("reconcile timeout (controller.reconcileTimeoutMs)", () => {
     // While the abandoned run still waits for STS, the Secret loses its secret key. The next run,
     // which starts only once the abandoned one has ended (one run per key), reads the new copy and
     // publishes Rejected without calling STS.
-    sandbox.kube.apply(secret(ns, { aws_access_key_id: SAMPLE_AWS.accessKeyId }));
+    sandbox.kube.apply(awsKeysSecret(ns, { aws_access_key_id: SAMPLE_AWS.accessKeyId }));
     await eventually("the broker to see the Secret change", () => logRecords(broker).some((r) => r.msg === "Kubernetes Secret changed" && r.location === `kubernetes:${ns}/aws-keys`), 10_000);
     expect(broker.controller.progress()).toMatchObject({ inFlight: 1 });
     expect(await stsAnswered()).toBe(answeredBefore);
@@ -110,7 +106,7 @@ describe("reconcile timeout (controller.reconcileTimeoutMs)", () => {
     const key = `${ns}/${name}`;
     const timeoutsBefore = await timeouts();
     sandbox.aws.faults.set({ latencyMs: 3000, operations: ["sts:GetCallerIdentity"] });
-    sandbox.kube.apply(secret(ns, { aws_access_key_id: SECOND_USER.accessKeyId, aws_secret_access_key: SECOND_USER.secretAccessKey }));
+    sandbox.kube.apply(awsKeysSecret(ns, { aws_access_key_id: SECOND_USER.accessKeyId, aws_secret_access_key: SECOND_USER.secretAccessKey }));
     sandbox.kube.apply(upstream(ns, name));
     await eventually("the reconcile to time out", () => timedOut(key) > 0, 10_000);
     expect(status(ns, name)).toBeUndefined();

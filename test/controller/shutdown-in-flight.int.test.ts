@@ -5,6 +5,7 @@ import { sampleSeed, startSandbox, SAMPLE_AWS, type Sandbox } from "../../src/sa
 import { LEASES, UPSTREAMS } from "../../src/sandbox/kube/index.js";
 import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
 import { brokerWrites } from "../support/cluster.js";
+import { awsKeysSecret } from "./helpers.js";
 
 const NS = "held-writes";
 const NAME = "stuck";
@@ -53,13 +54,7 @@ describe("shutdown with an upstream write in flight past the drain", () => {
 
     const releaseHold = sandbox.kube.holdWrites(NS, NAME, 60_000);
     try {
-      sandbox.kube.apply({
-        apiVersion: "v1",
-        kind: "Secret",
-        metadata: { namespace: NS, name: "aws-keys" },
-        type: "Opaque",
-        data: { aws_access_key_id: Buffer.from(SAMPLE_AWS.accessKeyId).toString("base64"), aws_secret_access_key: Buffer.from(SAMPLE_AWS.secretAccessKey).toString("base64") },
-      });
+      sandbox.kube.apply(awsKeysSecret(NS, { aws_access_key_id: SAMPLE_AWS.accessKeyId, aws_secret_access_key: SAMPLE_AWS.secretAccessKey }));
       sandbox.kube.apply({ apiVersion: "gloo.solo.io/v1", kind: "Upstream", metadata: { namespace: NS, name: NAME }, spec: { aws: { region: "us-east-1", secretRef: { name: "aws-keys", namespace: NS } } } });
       // Verified: the next request of the run is its status PATCH, which the API server holds.
       await eventually("STS to answer the verification", () => sandbox.aws.counters.callsFor("sts:GetCallerIdentity", SAMPLE_AWS.accountId, "us-east-1", "ok") > 0, 10_000);

@@ -5,6 +5,7 @@ import { readOwnStatus } from "../../src/model/status.js";
 import { sampleSeed, startSandbox, SAMPLE_AWS, type Sandbox } from "../../src/sandbox/index.js";
 import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
 import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
+import { awsKeysSecret } from "./helpers.js";
 
 const NS = "metrics-owner";
 
@@ -35,13 +36,7 @@ describe("upstream state metrics after a delete", () => {
     );
     await eventually("leading", () => broker.controller.isLeader(), 10_000);
     await eventually("ready", () => broker.controller.ready(), 10_000);
-    sandbox.kube.apply({
-      apiVersion: "v1",
-      kind: "Secret",
-      metadata: { namespace: NS, name: "aws-keys" },
-      type: "Opaque",
-      data: { aws_access_key_id: Buffer.from(SAMPLE_AWS.accessKeyId).toString("base64"), aws_secret_access_key: Buffer.from(SAMPLE_AWS.secretAccessKey).toString("base64") },
-    });
+    sandbox.kube.apply(awsKeysSecret(NS, { aws_access_key_id: SAMPLE_AWS.accessKeyId, aws_secret_access_key: SAMPLE_AWS.secretAccessKey }));
   });
 
   afterAll(async () => {
