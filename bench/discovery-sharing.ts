@@ -7,7 +7,7 @@ import { AwsProvider } from "../src/cloud/aws/aws-provider.js";
 import type { AwsCloudProvider, AwsDiscoverRequest } from "../src/cloud/provider.js";
 import { CloudVerifier } from "../src/cloud/shared/cloud-verifier.js";
 import { parseFunctionFilter } from "../src/model/function-filter.js";
-import { silentCloudTelemetry } from "../src/model/telemetry.js";
+import { silentCloudTelemetry } from "../src/runtime/telemetry.js";
 import { createAwsEmulator } from "../src/sandbox/aws/index.js";
 
 const TEAMS = Number(process.env["TEAMS"] ?? 10);

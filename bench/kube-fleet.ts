@@ -2,7 +2,7 @@
 import { CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, Watch } from "@kubernetes/client-node";
 import { Agent, request } from "node:https";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { PooledKubeConfig } from "../src/controller/pooled-kube-config.js";
+import { PooledKubeConfig } from "../src/runtime/kube/pooled-kube-config.js";
 import { createKubeEmulator } from "../src/sandbox/kube/index.js";
 
 const FLEET = Number(process.env["FLEET"] ?? 20_000);

@@ -9,7 +9,7 @@ import type { ConditionOutcome } from "../model/conditions.js";
 import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { mergeAzureFunctions, mergeLambdaFunctions, PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
-import { Redactor } from "../model/redact.js";
+import { Redactor } from "../runtime/redact.js";
 import { buildStatusEntry, type FunctionCounts, type StatusEntry } from "../model/status.js";
 import { isCloudUpstream, parseUpstream, upstreamKey, type AzureFunctionSpec, type LambdaFunctionSpec } from "../model/upstream.js";
 import { createLogger } from "../observability/log.js";

@@ -1,13 +1,13 @@
 // `credbroker run`: the controller, its secret sources and cloud verifiers, and the operational HTTP endpoints.
-import type { PooledKubeConfig } from "../controller/pooled-kube-config.js";
+import type { PooledKubeConfig } from "../runtime/kube/pooled-kube-config.js";
 import type { DestinationStream } from "pino";
 import type { Config } from "../config.js";
-import { createSystemClock } from "../model/clock.js";
+import { createSystemClock } from "../runtime/clock.js";
 import { Controller } from "../controller/controller.js";
 import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { createOpsApp, listenOps } from "../http/ops-server.js";
 import { CredbrokerError } from "../model/errors.js";
-import { Redactor } from "../model/redact.js";
+import { Redactor } from "../runtime/redact.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig, upstreamRequestTimeoutMs } from "./compose.js";

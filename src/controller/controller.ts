@@ -9,14 +9,14 @@ import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIden
 import { canonicalJson } from "../model/text.js";
 import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { Clock } from "../model/clock.js";
+import type { Clock } from "../runtime/clock.js";
 import { CredbrokerError } from "../model/errors.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import type { CloudPort, SecretPort } from "./ports.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { createShardedElector, shardOf, type ShardedElector } from "./shards.js";
-import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "./watch-loop.js";
-import { WorkQueue, type Priority } from "./work-queue.js";
+import { createShardedElector, shardOf, type ShardedElector } from "../runtime/leader/shards.js";
+import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "../runtime/kube/watch-loop.js";
+import { WorkQueue, type Priority } from "../runtime/queue/work-queue.js";
 
 export interface ControllerSettings {
   statusKey: string;

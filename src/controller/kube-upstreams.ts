@@ -3,7 +3,7 @@ import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, type Configur
 import { CredbrokerError, DependencyCallError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { UPSTREAM_GROUP, UPSTREAM_KIND, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
-import { callOptions, kubeTimeout } from "./kube-call-options.js";
+import { callOptions, kubeTimeout } from "../runtime/kube/call-options.js";
 
 export type PatchAnswer = { kind: "patched"; object: JsonObject } | { kind: "conflict" } | { kind: "gone" };
 

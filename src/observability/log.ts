@@ -1,6 +1,6 @@
 // The process logger: structured JSON from pino, with every record passed through the Redactor.
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from "pino";
-import { Redactor } from "../model/redact.js";
+import { Redactor } from "../runtime/redact.js";
 
 export type { Logger };
 

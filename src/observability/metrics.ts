@@ -1,6 +1,6 @@
 // All credbroker_* Prometheus metrics in one object with its own registry (no global default registry).
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CloudTelemetry, GaugeLike, Labels, SecretsTelemetry } from "../model/telemetry.js";
+import type { CloudTelemetry, GaugeLike, Labels, SecretsTelemetry } from "../runtime/telemetry.js";
 
 export class Metrics implements SecretsTelemetry, CloudTelemetry {
   readonly registry = new Registry();

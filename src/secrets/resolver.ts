@@ -2,7 +2,7 @@
 import type { Logger } from "pino";
 import { secretValuesOf } from "../model/credentials.js";
 import { SecretNotFoundError, ValidationError } from "../model/errors.js";
-import type { Redactor } from "../model/redact.js";
+import type { Redactor } from "../runtime/redact.js";
 import type { SecretRef } from "../model/upstream.js";
 import { refKey } from "./change-listeners.js";
 import type { ResolvedSecret, SecretRequest, SecretSource, SecretSourceName } from "./secret-source.js";

@@ -1,9 +1,9 @@
 // The parsed-secret cache both sources share: bounded, keyed by namespace/name, remembering each secret's version.
 import type { SecretMaterial, SecretMaterialKind } from "../model/credentials.js";
-import type { SecretsTelemetry } from "../model/telemetry.js";
+import type { SecretsTelemetry } from "../runtime/telemetry.js";
 import type { SecretRef } from "../model/upstream.js";
 import { refKey } from "./change-listeners.js";
-import { LruCache } from "./lru-cache.js";
+import { LruCache } from "../runtime/cache/lru-cache.js";
 import type { ResolvedSecret, SecretSourceName } from "./secret-source.js";
 
 /** What the cache knows about one referenced secret. */

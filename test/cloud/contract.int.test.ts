@@ -8,7 +8,7 @@ import type { AwsDiscoverRequest, AwsVerifyRequest, AzureDiscoverRequest, AzureV
 import { CloudVerifier } from "../../src/cloud/shared/cloud-verifier.js";
 import { loadTrustedCas } from "../../src/cloud/shared/tls.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../src/model/function-filter.js";
-import { silentCloudTelemetry } from "../../src/model/telemetry.js";
+import { silentCloudTelemetry } from "../../src/runtime/telemetry.js";
 import { createAwsEmulator } from "../../src/sandbox/aws/index.js";
 import { createAzureEmulator } from "../../src/sandbox/azure/index.js";
 import { describeCloudProviderContract, type ContractFixture } from "./provider-contract.js";

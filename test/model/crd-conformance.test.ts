@@ -12,7 +12,7 @@ import {
 } from "../../src/model/function-list.js";
 import { MATCH_ALL } from "../../src/model/function-filter.js";
 import { parseUpstream } from "../../src/model/upstream.js";
-import { applyMergePatch } from "../../src/model/merge-patch.js";
+import { applyMergePatch } from "../../src/sandbox/kube/merge-patch.js";
 import { upstreamValidator } from "./crd-schema.js";
 
 const NOW = "2025-03-01T10:00:00.000Z";

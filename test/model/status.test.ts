@@ -12,7 +12,7 @@ import {
   type StatusEntry,
 } from "../../src/model/status.js";
 import { truncateUtf8 } from "../../src/model/text.js";
-import { applyMergePatch } from "../../src/model/merge-patch.js";
+import { applyMergePatch } from "../../src/sandbox/kube/merge-patch.js";
 
 const T0 = "2025-03-01T10:00:00.000Z";
 const T1 = "2025-03-01T10:05:00.000Z";

@@ -3,7 +3,7 @@ import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { sealed, type SecretMaterial } from "../../src/model/credentials.js";
 import { SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError, ValidationError } from "../../src/model/errors.js";
-import { Redactor } from "../../src/model/redact.js";
+import { Redactor } from "../../src/runtime/redact.js";
 import type { SecretRef } from "../../src/model/upstream.js";
 import { SecretResolver } from "../../src/secrets/resolver.js";
 import type { ResolvedSecret, SecretRequest, SecretSource, SecretSourceName } from "../../src/secrets/secret-source.js";

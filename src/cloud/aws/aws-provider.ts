@@ -1,9 +1,9 @@
 // The AWS provider: verifies keys with STS (AssumeRole first when a role is named) and discovers Lambda functions, paced per account-region.
 import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
-import { createSystemClock, sleepOn, type Clock, type Sleep } from "../../model/clock.js";
+import { createSystemClock, sleepOn, type Clock, type Sleep } from "../../runtime/clock.js";
 import type { AwsCredentials, SecretMaterial } from "../../model/credentials.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
-import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
+import { silentCloudTelemetry, type CloudTelemetry } from "../../runtime/telemetry.js";
 import type {
   AwsCloudProvider,
   AwsDiscoverRequest,
@@ -18,7 +18,7 @@ import type {
 import { discoverFailure, verdictOf } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
-import { KeyedPacer } from "../shared/token-bucket.js";
+import { KeyedPacer } from "../../runtime/pacing/keyed-pacer.js";
 import { AwsClientFactory, type AwsKeys, type AwsKeysProvider } from "./aws-clients.js";
 import { classifyAwsError } from "./classify.js";
 import { liftFilter } from "../shared/widen.js";

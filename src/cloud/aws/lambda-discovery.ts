@@ -1,6 +1,6 @@
 // One Lambda discovery sweep: ListFunctions with full Marker paging, ListAliases per kept function, every call paced per account-region.
 import { ListAliasesCommand, ListFunctionsCommand, type LambdaClient } from "@aws-sdk/client-lambda";
-import { mapWithConcurrency } from "../../model/concurrency.js";
+import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import { compileFunctionFilter } from "../../model/function-filter.js";
 import type { AwsDiscoverRequest, DiscoveredFunction } from "../provider.js";
 import { sortLambda } from "./discovered.js";

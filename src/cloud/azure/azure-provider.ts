@@ -1,10 +1,10 @@
 // The Azure provider: an Entra ID token for ARM proves the principal, the function app must exist, discovery lists functions and checks keys.
 import type { AzureServicePrincipal, SecretMaterial } from "../../model/credentials.js";
-import { createSystemClock, type Clock } from "../../model/clock.js";
-import { mapWithConcurrency } from "../../model/concurrency.js";
+import { createSystemClock, type Clock } from "../../runtime/clock.js";
+import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
 import { compileFunctionFilter } from "../../model/function-filter.js";
-import { silentCloudTelemetry, type CloudTelemetry } from "../../model/telemetry.js";
+import { silentCloudTelemetry, type CloudTelemetry } from "../../runtime/telemetry.js";
 import type {
   AzureCloudProvider,
   AzureDiscoverRequest,

@@ -1,12 +1,12 @@
 // The shared layer in front of a provider: results cached by credential fingerprint and scope, identical calls joined, concurrency bounded.
 import { toCredbrokerError } from "../../model/errors.js";
-import type { CloudTelemetry } from "../../model/telemetry.js";
+import type { CloudTelemetry } from "../../runtime/telemetry.js";
 import type { CacheKeyParts, CloudName, CloudProvider, DiscoverContext, DiscoverResult, VerifyResult } from "../provider.js";
 import { discoverFailure } from "./call-error.js";
-import type { Clock } from "../../model/clock.js";
+import type { Clock } from "../../runtime/clock.js";
 import { Fingerprinter } from "./fingerprint.js";
-import { ConcurrencyLimiter } from "./limits.js";
-import { SharedResults } from "./shared-results.js";
+import { ConcurrencyLimiter } from "../../runtime/pools/concurrency-limiter.js";
+import { SharedResults } from "../../runtime/cache/shared-results.js";
 
 export interface CloudVerifierOptions {
   /** `controller.cacheTtlMs`: how long a valid or rejected result is shared. */

@@ -1,8 +1,8 @@
 // The one wrapper every provider call goes through: it times the call, counts it, and classifies and scrubs its error.
-import type { CloudTelemetry } from "../../model/telemetry.js";
+import type { CloudTelemetry } from "../../runtime/telemetry.js";
 import type { CloudName } from "../provider.js";
 import type { CloudCallError } from "./call-error.js";
-import type { Clock } from "../../model/clock.js";
+import type { Clock } from "../../runtime/clock.js";
 
 /** Turns anything an SDK threw into a CloudCallError with no secret in it. Pure. */
 export type Classifier = (err: unknown, operation: string, secrets: readonly string[]) => CloudCallError;

@@ -1,5 +1,5 @@
 // Scrubs provider error text: secret values of the call, credential shapes, and the request/trace ids that make messages unique.
-import { Redactor } from "../../model/redact.js";
+import { Redactor } from "../../runtime/redact.js";
 
 // Ids that differ on every call: they would defeat status de-duplication and mean nothing to a reader.
 const REQUEST_IDS: RegExp[] = [

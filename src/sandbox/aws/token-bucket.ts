@@ -1,5 +1,5 @@
 // Token buckets keyed by account and region, the shape of Lambda's shared control-plane quota.
-import { TokenBucket } from "../../model/token-bucket.js";
+import { TokenBucket } from "../../runtime/pacing/token-bucket.js";
 
 export type TakeResult = { ok: true } | { ok: false; retryAfterSeconds: number };
 

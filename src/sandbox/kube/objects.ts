@@ -1,7 +1,7 @@
 // Object semantics over the store: create, replace, patch, delete, get and list with the API server's metadata, precondition and error rules.
 import { randomBytes, randomUUID } from "node:crypto";
 import { isObject, type JsonObject } from "../../model/fields.js";
-import { applyMergePatch } from "../../model/merge-patch.js";
+import { applyMergePatch } from "./merge-patch.js";
 import { normalize } from "./kinds.js";
 import { deepEqual, jsonPatch, JsonPatchError, stripStrategicDirectives } from "./patch.js";
 import { groupVersion, resourceKey, type ResourceRegistry, type ResourceType } from "./resources.js";

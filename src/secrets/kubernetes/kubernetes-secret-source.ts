@@ -4,7 +4,7 @@ import type { SecretMaterial } from "../../model/credentials.js";
 import { SecretNotFoundError, SecretSourceUnavailableError, toCredbrokerError } from "../../model/errors.js";
 import { isObject } from "../../model/fields.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
-import type { SecretsTelemetry } from "../../model/telemetry.js";
+import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
 import { ChangeListeners, refKey } from "../change-listeners.js";
 import { SecretCache } from "../secret-cache.js";

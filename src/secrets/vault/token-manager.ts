@@ -1,8 +1,8 @@
 // The Vault token lifecycle for one auth configuration: single-flight login, renewal at ~2/3 TTL, re-login, revoke on stop.
 import type { Logger } from "pino";
-import type { Clock, Random, TimerHandle } from "../../model/clock.js";
+import type { Clock, Random, TimerHandle } from "../../runtime/clock.js";
 import { SecretDeniedError, SecretSourceUnavailableError } from "../../model/errors.js";
-import type { SecretsTelemetry } from "../../model/telemetry.js";
+import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { VaultAuth } from "./auth.js";
 import type { VaultAuthResult, VaultClient } from "./vault-client.js";
 

@@ -3,7 +3,7 @@ import { readFile } from "node:fs/promises";
 import nodeVault from "node-vault";
 import type { Logger } from "pino";
 import { ValidationError } from "../../model/errors.js";
-import type { SecretsTelemetry } from "../../model/telemetry.js";
+import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import { classifyVaultError, resultOf, type VaultOperation } from "./vault-errors.js";
 
 /** What a login or a renewal returns. */

@@ -1,12 +1,12 @@
 // VaultSecretSource: reads Gloo secrets from Vault KV through one TokenManager, caches them, and polls cached ones for rotation.
 import { createHmac, randomBytes } from "node:crypto";
 import type { Logger } from "pino";
-import { createSystemClock, type Clock, type Random, type TimerHandle } from "../../model/clock.js";
-import { mapWithConcurrency } from "../../model/concurrency.js";
+import { createSystemClock, type Clock, type Random, type TimerHandle } from "../../runtime/clock.js";
+import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import type { SecretMaterial } from "../../model/credentials.js";
 import { SecretNotFoundError, toCredbrokerError } from "../../model/errors.js";
 import { parseVaultKv1Payload, parseVaultPayload } from "../../model/secret-formats.js";
-import type { SecretsTelemetry } from "../../model/telemetry.js";
+import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
 import { ChangeListeners } from "../change-listeners.js";
 import { SecretCache, type CachedSecret } from "../secret-cache.js";

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AzureProvider } from "../../../src/cloud/azure/azure-provider.js";
 import { loadTrustedCas } from "../../../src/cloud/shared/tls.js";
-import { FakeClock } from "../../../src/model/clock.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
 import type { AzureServicePrincipal } from "../../../src/model/credentials.js";
 import { MATCH_ALL } from "../../../src/model/function-filter.js";
 import { createAzureEmulator, type AzureEmulator } from "../../../src/sandbox/azure/index.js";

@@ -1,7 +1,7 @@
 // The shared layer with a fake provider and a fake clock: hits, misses, joins, fresh, TTLs, concurrency, fingerprints.
 import { describe, expect, it } from "vitest";
 import { CredbrokerError } from "../../../src/model/errors.js";
-import type { Labels } from "../../../src/model/telemetry.js";
+import type { Labels } from "../../../src/runtime/telemetry.js";
 import type { CacheKeyParts, CloudProvider, DiscoverResult, VerifyResult } from "../../../src/cloud/provider.js";
 import { CloudVerifier } from "../../../src/cloud/shared/cloud-verifier.js";
 import { Fingerprinter } from "../../../src/cloud/shared/fingerprint.js";

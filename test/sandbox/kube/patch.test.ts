@@ -1,6 +1,6 @@
 // Merge patch (RFC 7386) and JSON patch (RFC 6902) as the emulator applies them.
 import { describe, expect, it } from "vitest";
-import { applyMergePatch } from "../../../src/model/merge-patch.js";
+import { applyMergePatch } from "../../../src/sandbox/kube/merge-patch.js";
 import { jsonPatch, JsonPatchError, stripStrategicDirectives } from "../../../src/sandbox/kube/patch.js";
 
 describe("applyMergePatch, as the emulator applies merge patches", () => {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVaultEmulator, type VaultEmulator } from "../../../src/sandbox/vault/index.js";
-import { FakeClock } from "../../../src/model/clock.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
 import { START_MS, expectVaultError, vaultClient } from "./fixtures.js";
 
 describe("Vault emulator: KV v2 and v1", () => {

@@ -1,6 +1,6 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { silentSecretsTelemetry } from "../../../src/model/telemetry.js";
+import { silentSecretsTelemetry } from "../../../src/runtime/telemetry.js";
 import { KubernetesSecretSource } from "../../../src/secrets/kubernetes/kubernetes-secret-source.js";
 import type { KubernetesSecretReader } from "../../../src/secrets/kubernetes/secret-reader.js";
 

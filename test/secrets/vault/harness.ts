@@ -2,13 +2,13 @@
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Logger } from "pino";
-import type { SecretsTelemetry } from "../../../src/model/telemetry.js";
+import type { SecretsTelemetry } from "../../../src/runtime/telemetry.js";
 import type { VaultAuthSettings } from "../../../src/secrets/vault/auth.js";
 import { createVaultAuth } from "../../../src/secrets/vault/auth.js";
 import { TokenManager } from "../../../src/secrets/vault/token-manager.js";
 import { createVaultClient, type VaultClient } from "../../../src/secrets/vault/vault-client.js";
 import { VaultSecretSource, type VaultSourceSettings } from "../../../src/secrets/vault/vault-secret-source.js";
-import type { FakeClock } from "../../../src/model/clock.js";
+import type { FakeClock } from "../../../src/runtime/clock.js";
 import type { Sandbox } from "../sandbox.js";
 
 export const POLL_INTERVAL_MS = 5000;

@@ -2,11 +2,11 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
-import { silentSecretsTelemetry } from "../../../src/model/telemetry.js";
+import { silentSecretsTelemetry } from "../../../src/runtime/telemetry.js";
 import type { VaultAuth } from "../../../src/secrets/vault/auth.js";
 import { TokenManager } from "../../../src/secrets/vault/token-manager.js";
 import type { VaultAuthResult, VaultClient, VaultTokenInfo } from "../../../src/secrets/vault/vault-client.js";
-import { FakeClock } from "../../../src/model/clock.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
 
 /** A Vault that issues tokens with a TTL capped by a max TTL, on the manual clock. */
 class FakeVault implements VaultClient {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretSourceUnavailableError, ValidationError } from "../../../src/model/errors.js";
-import { silentSecretsTelemetry } from "../../../src/model/telemetry.js";
+import { silentSecretsTelemetry } from "../../../src/runtime/telemetry.js";
 import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../../../src/sandbox/common/certificates.js";
 import { createVaultClient, type VaultConnectionSettings } from "../../../src/secrets/vault/vault-client.js";
 

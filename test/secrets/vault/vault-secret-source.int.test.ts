@@ -1,7 +1,7 @@
 // VaultSecretSource against the Vault emulator with node-vault: the contract on KV v2 (kubernetes login) and KV v1 (token file), polling.
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createVaultSecretSource } from "../../../src/secrets/vault/vault-secret-source.js";
-import { FakeClock } from "../../../src/model/clock.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
 import { toVaultData } from "../fixtures.js";
 import { captureLog } from "../log-capture.js";
 import { glooVaultPath, startSandbox } from "../sandbox.js";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import type { SecretRef } from "../../../src/model/upstream.js";
 import { Metrics } from "../../../src/observability/metrics.js";
-import { FakeClock } from "../../../src/model/clock.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
 import { awsFlat, ISSUED_VALUES, toVaultData } from "../fixtures.js";
 import { captureLog, expectNoValues, failureOf } from "../log-capture.js";
 import { BROKER_ACCOUNT, BROKER_NAMESPACE, glooVaultPath, startSandbox, type Sandbox } from "../sandbox.js";

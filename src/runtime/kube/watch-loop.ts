@@ -2,13 +2,13 @@
 import type { IncomingMessage } from "node:http";
 import { finished } from "node:stream";
 import type { KubeConfig } from "@kubernetes/client-node";
-import type { Clock, TimerHandle } from "../model/clock.js";
-import { isObject, type JsonObject } from "../model/fields.js";
-import type { Logger } from "../observability/log.js";
-import { backoffDelayMs, type BackoffSettings } from "./backoff.js";
+import type { Clock, TimerHandle } from "../clock.js";
+import { isObject, type JsonObject } from "../../model/fields.js";
+import type { Logger } from "pino";
+import { backoffDelayMs, type BackoffSettings } from "../pacing/backoff.js";
 import { KubeApiError, openGet, readJson, type OpenedRequest } from "./kube-request.js";
 import { LineSplitter } from "./line-splitter.js";
-import { Sleeper } from "./sleeper.js";
+import { Sleeper } from "../sleeper.js";
 
 export type WatchEventType = "added" | "modified" | "deleted";
 

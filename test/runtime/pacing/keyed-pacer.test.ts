@@ -1,6 +1,6 @@
 // The adaptive pacer with a fake clock: burst, steady pace, halving on throttling, slow recovery, sharing per key.
 import { describe, expect, it } from "vitest";
-import { AdaptiveTokenBucket, KeyedPacer } from "../../../src/cloud/shared/token-bucket.js";
+import { AdaptiveTokenBucket, KeyedPacer } from "../../../src/runtime/pacing/keyed-pacer.js";
 
 describe("AdaptiveTokenBucket", () => {
   it("allows a burst of one second's worth, then spaces calls at the rate", () => {

@@ -1,7 +1,7 @@
 // Work queue behaviour under a fake clock: dedup, priorities, one run per key, backoff, rate limit, concurrency, shutdown.
 import { describe, expect, it } from "vitest";
-import { FakeClock } from "../../src/model/clock.js";
-import { WorkQueue, type QueueEvent, type WorkQueueOptions } from "../../src/controller/work-queue.js";
+import { FakeClock } from "../../../src/runtime/clock.js";
+import { WorkQueue, type QueueEvent, type WorkQueueOptions } from "../../../src/runtime/queue/work-queue.js";
 
 interface Deferred {
   promise: Promise<void>;

@@ -1,6 +1,6 @@
 // LruCache: bounded size, recency on read, peek without recency.
 import { describe, expect, it } from "vitest";
-import { LruCache } from "../../src/secrets/lru-cache.js";
+import { LruCache } from "../../../src/runtime/cache/lru-cache.js";
 
 describe("LruCache", () => {
   it("evicts the least recently used entry when full", () => {

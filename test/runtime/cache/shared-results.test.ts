@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SharedResults } from "../../../src/cloud/shared/shared-results.js";
+import { SharedResults } from "../../../src/runtime/cache/shared-results.js";
 
 function deferred<T>() {
   let resolve!: (v: T) => void;

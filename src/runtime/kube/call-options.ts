@@ -1,6 +1,6 @@
 // Per-call options for client-node's generated API clients: the abort signal that bounds a request, the API server's own `timeout`, a Content-Type override.
 import { Observable, type ConfigurationOptions, type RequestContext } from "@kubernetes/client-node";
-import { CredbrokerError, DependencyCallError } from "../model/errors.js";
+import { CredbrokerError, DependencyCallError } from "../../model/errors.js";
 
 /** The API server's `timeout` query parameter in Go duration syntax (`10s`, `300ms`). Pure. */
 export function apiServerTimeout(ms: number): string {

@@ -1,5 +1,5 @@
 // A sleep on the injected clock that `stop()` can cut short, for loops that wait between attempts (lease retries, watch restarts).
-import type { Clock, TimerHandle } from "../model/clock.js";
+import type { Clock, TimerHandle } from "./clock.js";
 
 /** One sleep at a time (a loop's); no I/O beyond the clock's timer. */
 export class Sleeper {

@@ -1,5 +1,5 @@
 // RFC 7386 JSON merge patches: compute the smallest patch from one document to another, and apply one.
-import { isObject, type JsonObject } from "./fields.js";
+import { isObject, type JsonObject } from "../../model/fields.js";
 
 /**
  * The merge patch that turns `current` into `desired`: changed members, `null` for members to

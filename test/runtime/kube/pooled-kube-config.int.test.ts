@@ -3,9 +3,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PooledKubeConfig } from "../../src/controller/pooled-kube-config.js";
-import { openGet, readJson } from "../../src/controller/kube-request.js";
-import { createKubeEmulator, type KubeEmulator } from "../../src/sandbox/kube/index.js";
+import { PooledKubeConfig } from "../../../src/runtime/kube/pooled-kube-config.js";
+import { openGet, readJson } from "../../../src/runtime/kube/kube-request.js";
+import { createKubeEmulator, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
 
 describe("PooledKubeConfig", () => {
   let kube: KubeEmulator;

@@ -1,9 +1,9 @@
 // The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls; none may crash the process.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createSystemClock } from "../../src/model/clock.js";
-import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../src/controller/watch-loop.js";
-import { createKubeEmulator, SECRETS, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
-import { adminKubeConfig, upstream, waitFor } from "./helpers.js";
+import { createSystemClock } from "../../../src/runtime/clock.js";
+import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
+import { createKubeEmulator, SECRETS, UPSTREAMS, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
+import { adminKubeConfig, upstream, waitFor } from "../../controller/helpers.js";
 
 /** Mirrors what the caller would keep: key → resourceVersion, plus every event in order. */
 function recorder() {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyMergePatch, deepEqual, diffMergePatch } from "../../src/model/merge-patch.js";
+import { applyMergePatch, deepEqual, diffMergePatch } from "../../../src/sandbox/kube/merge-patch.js";
 
 describe("merge patch", () => {
   it("is undefined when documents are equal regardless of key order", () => {

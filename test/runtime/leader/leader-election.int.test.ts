@@ -1,10 +1,10 @@
 // Lease leader election against the Kubernetes emulator: one leader, takeover after expiry, release handover, stepping down at the renew deadline, shards.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createSystemClock, FakeClock, type Clock } from "../../src/model/clock.js";
-import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../src/controller/leader-election.js";
-import { createShardedElector, shardOf, type ShardedElector } from "../../src/controller/shards.js";
-import { createKubeEmulator, LEASES, type KubeEmulator } from "../../src/sandbox/kube/index.js";
-import { adminKubeConfig, waitFor } from "./helpers.js";
+import { createSystemClock, FakeClock, type Clock } from "../../../src/runtime/clock.js";
+import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../../src/runtime/leader/leader-election.js";
+import { createShardedElector, shardOf, type ShardedElector } from "../../../src/runtime/leader/shards.js";
+import { createKubeEmulator, LEASES, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
+import { adminKubeConfig, waitFor } from "../../controller/helpers.js";
 
 interface LeaseSpecView {
   holderIdentity?: string;

@@ -4,9 +4,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createSystemClock } from "../../src/model/clock.js";
-import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../src/controller/watch-loop.js";
-import { waitFor } from "./helpers.js";
+import { createSystemClock } from "../../../src/runtime/clock.js";
+import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
+import { waitFor } from "../../controller/helpers.js";
 
 type Script = (res: ServerResponse, req: IncomingMessage) => void;
 

@@ -1,11 +1,11 @@
 // Lease-based leader election on coordination.k8s.io/v1: acquire when free or expired, renew every retry period, stop leading at the renew deadline.
 import { ApiException, CoordinationV1Api, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
-import type { Clock, TimerHandle } from "../model/clock.js";
-import { CredbrokerError } from "../model/errors.js";
-import type { Logger } from "../observability/log.js";
-import { jittered } from "./backoff.js";
-import { callOptions, kubeTimeout } from "./kube-call-options.js";
-import { Sleeper } from "./sleeper.js";
+import type { Clock, TimerHandle } from "../clock.js";
+import { CredbrokerError } from "../../model/errors.js";
+import type { Logger } from "pino";
+import { jittered } from "../pacing/backoff.js";
+import { callOptions, kubeTimeout } from "../kube/call-options.js";
+import { Sleeper } from "../sleeper.js";
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;

@@ -1,5 +1,5 @@
 // A TTL cache with single-flight: identical concurrent requests share one computation, finished results are reused until they expire.
-import type { Clock } from "../../model/clock.js";
+import type { Clock } from "../clock.js";
 
 export type LookupOutcome = "hit" | "miss" | "joined";
 

@@ -1,8 +1,8 @@
 // The controller's work queue: deduplicated upstream keys with priorities, delays, per-key backoff, a global rate limit and bounded concurrency.
-import { backoffDelayMs, jittered, type BackoffSettings } from "./backoff.js";
-import type { Clock, TimerHandle } from "../model/clock.js";
+import { backoffDelayMs, jittered, type BackoffSettings } from "../pacing/backoff.js";
+import type { Clock, TimerHandle } from "../clock.js";
 import { Heap } from "./heap.js";
-import { TokenBucket } from "../model/token-bucket.js";
+import { TokenBucket } from "../pacing/token-bucket.js";
 
 /** forced: a person asked (HTTP, annotation); new: never verified; routine: periodic refresh and ordinary changes. */
 export type Priority = "forced" | "new" | "routine";
@@ -11,6 +11,14 @@ export interface AddOptions {
   priority: Priority;
   /** Start no earlier than this many ms from now (default 0). */
   delayMs?: number;
+}
+
+export interface RetryOptions {
+  /**
+   * Start no earlier than this many ms from now, e.g. a server's Retry-After. It lengthens the
+   * backoff delay, never shortens it; a negative or non-finite value is ignored.
+   */
+  notBeforeMs?: number;
 }
 
 export type QueueEventType = "added" | "started" | "done" | "retried" | "dropped";
@@ -54,8 +62,8 @@ interface Entry {
 
 interface Running {
   readonly priority: Priority;
-  /** forget() was called during the run: the run's own retry/schedulePeriodic calls are ignored. */
-  forgotten: boolean;
+  /** remove() was called during the run: the run's own retry/schedulePeriodic calls are ignored. */
+  removed: boolean;
   /** Work requested while the key was in flight; queued when the run ends. */
   next: { priority: Priority; dueAt: number } | undefined;
 }
@@ -122,7 +130,7 @@ export class WorkQueue {
     return this.running.size;
   }
 
-  /** Consecutive failures recorded for `key` (0 after succeeded or forget). */
+  /** Consecutive failures recorded for `key` (0 after succeeded or remove). */
   failureCount(key: string): number {
     return this.failures.get(key) ?? 0;
   }
@@ -146,17 +154,22 @@ export class WorkQueue {
   }
 
   /**
-   * Schedules `key` again after a transient failure, at min(maxMs, minMs·2^failures) ± jitter, and
-   * counts the failure. A forced run retries as `new`: the person's request was served once, and a
-   * key that keeps failing must not stay ahead of never-verified ones. Returns the delay, or undefined when
-   * ignored (after shutdown, or when the key was forgotten during its run).
+   * Schedules `key` again after a transient failure, at max(backoff, `notBeforeMs`) from now, where
+   * backoff is min(maxMs, minMs·2^failures) ± jitter, and counts the failure. A forced run retries as
+   * `new`: the person's request was served once, and a key that keeps failing must not stay ahead of
+   * never-verified ones. As with add(), a key already pending (or re-added during its run) keeps the
+   * earlier start time: a newer change is worth a call even inside a Retry-After window. Returns the
+   * delay in ms, or undefined when ignored (after shutdown, or when the key was removed during its run).
    */
-  retry(key: string): number | undefined {
+  retry(key: string, options: RetryOptions = {}): number | undefined {
     if (this.closed) return undefined;
     const run = this.running.get(key);
-    if (run?.forgotten === true) return undefined;
+    if (run?.removed === true) return undefined;
     const failures = this.failures.get(key) ?? 0;
-    const delayMs = backoffDelayMs(this.backoff, failures, this.random);
+    const notBeforeMs = options.notBeforeMs;
+    // The backoff is drawn even when Retry-After wins, so the jitter sequence does not depend on the server's answer.
+    const backoffMs = backoffDelayMs(this.backoff, failures, this.random);
+    const delayMs = notBeforeMs !== undefined && Number.isFinite(notBeforeMs) ? Math.max(backoffMs, Math.ceil(notBeforeMs)) : backoffMs;
     this.failures.set(key, failures + 1);
     const ran = run?.priority ?? this.pending.get(key)?.priority ?? "routine";
     const priority: Priority = ran === "forced" ? "new" : ran;
@@ -171,15 +184,17 @@ export class WorkQueue {
   }
 
   /**
-   * Drops every trace of `key` (its object is gone): the pending entry, a re-run requested during
-   * its run, and its backoff. A run in flight finishes, but its retry/schedulePeriodic calls are ignored.
+   * Drops `key` from the queue entirely (its object is gone): the pending entry, whether added,
+   * retried or scheduled periodically, a re-run requested during its run, and its backoff. A run in
+   * flight finishes, but its retry/schedulePeriodic calls are ignored. A later add() queues the key
+   * afresh. Idempotent.
    */
-  forget(key: string): void {
+  remove(key: string): void {
     const entry = this.pending.get(key);
     if (entry !== undefined) this.removePending(entry);
     const run = this.running.get(key);
     if (run !== undefined) {
-      run.forgotten = true;
+      run.removed = true;
       run.next = undefined;
     }
     this.failures.delete(key);
@@ -191,7 +206,7 @@ export class WorkQueue {
    * key is pending once, repeated calls never pile up: the earliest time wins.
    */
   schedulePeriodic(key: string, intervalMs: number): void {
-    if (this.running.get(key)?.forgotten === true) return;
+    if (this.running.get(key)?.removed === true) return;
     this.add(key, { priority: "routine", delayMs: jittered(intervalMs, this.periodicJitter, this.random) });
   }
 
@@ -350,7 +365,7 @@ export class WorkQueue {
   }
 
   private start(worker: QueueWorker, entry: Entry): void {
-    this.running.set(entry.key, { priority: entry.priority, forgotten: false, next: undefined });
+    this.running.set(entry.key, { priority: entry.priority, removed: false, next: undefined });
     this.emit("started", entry.key, entry.priority);
     // Deferred so a worker that calls back into the queue synchronously never runs inside pump().
     void Promise.resolve()

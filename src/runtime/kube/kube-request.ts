@@ -2,7 +2,7 @@
 import { request as httpRequest, type ClientRequest, type IncomingMessage, type RequestOptions } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
-import { CredbrokerError } from "../model/errors.js";
+import { CredbrokerError } from "../../model/errors.js";
 
 /** A failed call to the Kubernetes API. The message names the path and status, never a header or body. */
 export class KubeApiError extends CredbrokerError {

@@ -1,10 +1,10 @@
 // The Lease requests of leader election against the emulator: who writes (fieldManager, User-Agent), the server's timeout, and a hung renewal cut off at the renew deadline.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../src/controller/leader-election.js";
-import { PooledKubeConfig } from "../../src/controller/pooled-kube-config.js";
-import { createSystemClock } from "../../src/model/clock.js";
-import { createKubeEmulator, type KubeEmulator } from "../../src/sandbox/kube/index.js";
-import { waitFor } from "./helpers.js";
+import { createLeaderElector, type LeaderElector, type LeaderElectorOptions } from "../../../src/runtime/leader/leader-election.js";
+import { PooledKubeConfig } from "../../../src/runtime/kube/pooled-kube-config.js";
+import { createSystemClock } from "../../../src/runtime/clock.js";
+import { createKubeEmulator, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
+import { waitFor } from "../../controller/helpers.js";
 
 /** A Go duration as the `timeout` query parameter carries it, in milliseconds. */
 function durationMs(text: string | null): number {

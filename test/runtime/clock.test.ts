@@ -1,6 +1,6 @@
 // FakeClock semantics the other plumbing tests rely on: ordered timers, timers set while advancing, async advance.
 import { describe, expect, it, vi } from "vitest";
-import { FakeClock, createSystemClock } from "../../src/model/clock.js";
+import { FakeClock, createSystemClock } from "../../src/runtime/clock.js";
 
 describe("FakeClock", () => {
   it("runs due timers in due-time order, ties in the order they were set, with now() at each due time", () => {

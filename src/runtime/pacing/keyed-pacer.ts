@@ -1,6 +1,6 @@
 // Pacing below a provider quota: an adaptive token bucket per key (AWS account+region), halving on throttling and recovering slowly.
-import type { Clock, Sleep } from "../../model/clock.js";
-import { TokenBucket } from "../../model/token-bucket.js";
+import type { Clock, Sleep } from "../clock.js";
+import { TokenBucket } from "./token-bucket.js";
 
 export interface AdaptiveBucketOptions {
   /** The ceiling, in requests per second (e.g. `aws.lambdaRequestsPerSecond`). */
