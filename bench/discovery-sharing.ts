@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { AwsProvider } from "../src/cloud/aws/aws-provider.js";
 import type { AwsCloudProvider, AwsDiscoverRequest } from "../src/cloud/provider.js";
-import { CloudVerifier } from "../src/cloud/shared/cloud-verifier.js";
+import { SharedProvider } from "../src/cloud/shared/shared-provider.js";
 import { parseFunctionFilter } from "../src/model/function-filter.js";
 import { silentCloudTelemetry } from "../src/runtime/telemetry.js";
 import { createAwsEmulator } from "../src/sandbox/aws/index.js";
@@ -47,7 +47,7 @@ try {
     const provider = new AwsProvider({
       settings: { stsEndpoint: aws.url, lambdaEndpoint: aws.url, allowAmbientCredentials: false, lambdaRequestsPerSecond: 14, aliasConcurrency: 4 },
     });
-    const verifier = new CloudVerifier(wrap(provider), { cacheTtlMs: 600_000, clock: { now: Date.now }, telemetry: silentCloudTelemetry() });
+    const verifier = new SharedProvider(wrap(provider), { cacheTtlMs: 600_000, clock: { now: Date.now }, telemetry: silentCloudTelemetry() });
     aws.counters.reset();
     const started = performance.now();
     const results = await Promise.all(upstreams.map((u) => verifier.discover(u)));

@@ -1,42 +1,11 @@
-// The role every cloud plays: verify credentials (valid / rejected / unknown) and discover functions.
+// The role every cloud plays at the SDK edge: verify credentials (valid / rejected / unknown) and discover functions, per request.
 import type { AwsCredentials, AzureFunctionKeys, AzureServicePrincipal } from "../model/credentials.js";
-import type { CredbrokerError } from "../model/errors.js";
+import type { DiscoveredFunction, DiscoverResult, VerifiedIdentity, VerifyResult } from "../model/cloud-results.js";
 import type { FunctionFilter, LambdaQualifierKind } from "../model/function-filter.js";
 
+export type { DiscoveredFunction, DiscoverResult, VerifiedIdentity, VerifyResult };
+
 export type CloudName = "aws" | "azure";
-
-/** Who the credentials turned out to be; published in status, never secret. */
-export interface CloudIdentity {
-  provider: CloudName;
-  /** AWS account id, or Azure subscription id. */
-  account: string;
-  /** AWS caller ARN (assumed-role ARN when a role was assumed), or the Azure principal's client id. */
-  arn: string;
-  /** Azure tenant id. */
-  tenant?: string;
-}
-
-/**
- * The outcome of a verification. `rejected` is a verdict about the credentials (permanent until
- * someone changes them); `unknown` is a passing fault (throttling, 5xx, timeout, outage) and must
- * never change an earlier verdict.
- */
-export type VerifyResult =
-  | { status: "valid"; identity: CloudIdentity }
-  | { status: "rejected"; error: CredbrokerError }
-  | { status: "unknown"; error: CredbrokerError };
-
-/** A function as a cloud reports it, before it is mapped to the upstream's spec shape. */
-export type DiscoveredFunction =
-  // The literals document the common qualifiers; aliases are arbitrary names, hence `string`.
-  // eslint-disable-next-line @typescript-eslint/no-redundant-type-constituents
-  | { provider: "aws"; functionName: string; qualifier: "$LATEST" | `${number}` | string; qualifierKind: "latest" | "version" | "alias" }
-  | { provider: "azure"; functionName: string; authLevel: "Anonymous" | "Function" | "Admin" };
-
-export type DiscoverResult =
-  | { status: "listed"; functions: DiscoveredFunction[]; warnings: CredbrokerError[] }
-  | { status: "rejected"; error: CredbrokerError }
-  | { status: "unknown"; error: CredbrokerError };
 
 /** What an AWS verification needs: the upstream's place and the credentials resolved from its secret. */
 export interface AwsVerifyRequest {
@@ -77,9 +46,10 @@ export interface CacheKeyParts {
   scope: readonly string[];
 }
 
-/** Facts the shared layer already established, so a discovery need not prove them again. */
+/** Facts the caller already established, so a discovery need not prove them again. */
 export interface DiscoverContext {
-  identity?: CloudIdentity;
+  /** The identity a verification of the same credentials (as fresh as this discovery) just proved. */
+  identity?: VerifiedIdentity;
 }
 
 /**

@@ -2,16 +2,20 @@
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
 import type { Config } from "../config.js";
-import { evaluate, failedOutcome, functionsOutcome, type Evaluation } from "../controller/evaluate.js";
+import { evaluate } from "../controller/evaluate.js";
 import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { parseUpstreamOptions } from "../model/annotations.js";
+import { describeIdentity } from "../model/cloud-results.js";
 import type { ConditionOutcome } from "../model/conditions.js";
+import { desiredState } from "../model/desired-state.js";
 import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
+import { failedEvaluation, type Evaluation } from "../model/evaluation.js";
 import { isObject, type JsonObject } from "../model/fields.js";
-import { mergeAzureFunctions, mergeLambdaFunctions, PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
+import { entryKey } from "../model/function-list.js";
+import { objectKey } from "../model/object-meta.js";
 import { Redactor } from "../runtime/redact.js";
-import { buildStatusEntry, type FunctionCounts, type StatusEntry } from "../model/status.js";
-import { isCloudUpstream, parseUpstream, upstreamKey, type AzureFunctionSpec, type LambdaFunctionSpec } from "../model/upstream.js";
+import type { FunctionCounts, StatusEntry } from "../model/status.js";
+import { isCloudUpstream, notManagedBecause, parseUpstream, upstreamKey, type FunctionListField } from "../model/upstream.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig } from "./compose.js";
@@ -33,7 +37,8 @@ export interface CheckReport {
   reason: string;
   identity?: StatusEntry["details"]["identity"];
   conditions: ConditionOutcome[];
-  functions?: FunctionCounts & { entries: (LambdaFunctionSpec | AzureFunctionSpec)[] };
+  /** The list as it would be published: hand-written entries and discovered ones, merged and capped. */
+  functions?: FunctionCounts & { field: FunctionListField; entries: object[] };
 }
 
 /** Exit codes: 0 Accepted or Warning, 1 Rejected, 2 could not decide (Pending, transient failure, bad input). */
@@ -99,61 +104,55 @@ interface CheckDeps {
   discover: boolean;
 }
 
+/**
+ * Evaluates one upstream as the controller would (every cache bypassed) and computes the state it
+ * would publish with the controller's own desiredState, writing nothing. I/O through the ports.
+ */
 async function checkOne(obj: JsonObject, deps: CheckDeps): Promise<CheckReport> {
   let evaluation: Evaluation;
   let upstreamName = "?";
   let kind = "other";
-  let counts: CheckReport["functions"];
+  let object = obj;
   try {
     const parsed = parseUpstream(obj);
     upstreamName = upstreamKey(parsed.meta);
     kind = parsed.kind;
     if (!isCloudUpstream(parsed)) {
-      return { upstream: upstreamName, kind, state: "Pending", reason: `type ${parsed.upstreamType ?? "unknown"} is not aws, azure or awsEc2: nothing to check`, conditions: [] };
+      return { upstream: upstreamName, kind, state: "Pending", reason: `${notManagedBecause(parsed)}: nothing to check`, conditions: [] };
     }
-    if (deps.discover) parsed.meta.annotations = { ...parsed.meta.annotations, "discovery.solo.io/function_discovery": "enabled" };
+    if (deps.discover) {
+      parsed.meta.annotations = { ...parsed.meta.annotations, "discovery.solo.io/function_discovery": "enabled" };
+      object = { ...obj, metadata: { ...(isObject(obj.metadata) ? obj.metadata : {}), annotations: parsed.meta.annotations } };
+    }
     const namespaceLabels = await deps.api.namespaceLabels(parsed.meta.namespace).catch(() => ({}));
     evaluation = await evaluate(parsed, parseUpstreamOptions(parsed.meta), {
       secrets: deps.secrets.port,
-      cloud: deps.cloud.port,
+      providers: deps.cloud.providers,
       settings: { ...deps.settings, discoveryMode: deps.discover ? "blacklist" : deps.settings.discoveryMode },
       namespaceLabels,
-      fresh: true,
+      policy: { fresh: true },
     });
-    if (evaluation.discovered !== undefined) {
-      const annotation = parsed.meta.annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
-      const maxFunctions = deps.config.discovery.maxFunctions;
-      const merged =
-        evaluation.discovered.kind === "aws" && parsed.kind === "aws"
-          ? mergeLambdaFunctions({ current: parsed.spec.lambdaFunctions, discovered: evaluation.discovered.entries, publishedAnnotation: annotation, maxFunctions })
-          : evaluation.discovered.kind === "azure" && parsed.kind === "azure"
-            ? mergeAzureFunctions({ current: parsed.spec.functions, discovered: evaluation.discovered.entries, publishedAnnotation: annotation, maxFunctions })
-            : undefined;
-      if (merged !== undefined) {
-        counts = { ...merged.counts, entries: merged.items };
-        evaluation.outcomes.push(functionsOutcome(merged.counts, maxFunctions, evaluation.warnings));
-      }
-    }
   } catch (err) {
     const error = toCredbrokerError(err, "check");
     if (error.reason === "InvalidSpec") {
       // A manifest that does not parse is Rejected (exit 1), naming the field, like the controller would publish.
-      const meta = isObject(obj.metadata) ? obj.metadata : {};
-      upstreamName = `${String(meta.namespace)}/${String(meta.name)}`;
+      upstreamName = objectKey(obj);
       kind = "invalid";
     }
-    evaluation = { outcomes: [failedOutcome("SecretResolved", error)], transient: error.retryable };
+    evaluation = failedEvaluation("SecretResolved", error);
   }
-  const entry = buildStatusEntry({ outcomes: evaluation.outcomes, observedGeneration: 0, identity: evaluation.identity, functions: counts, now: new Date() });
-  const report: CheckReport = { upstream: upstreamName, kind, state: entry.state, reason: entry.reason, conditions: evaluation.outcomes };
-  if (entry.details.identity !== undefined) report.identity = entry.details.identity;
-  if (counts !== undefined) report.functions = counts;
+  // As the controller would publish it, but judged afresh: the stored status does not colour the verdict.
+  const { status: _stored, ...unstored } = object;
+  const desired = desiredState(unstored, evaluation, { ...deps.settings, reportedBy: "credbroker" }, new Date(), { forced: true });
+  const report: CheckReport = { upstream: upstreamName, kind, state: desired.entry.state, reason: desired.entry.reason, conditions: desired.outcomes };
+  if (desired.entry.details.identity !== undefined) report.identity = desired.entry.details.identity;
+  if (desired.functions !== undefined) report.functions = desired.functions;
   return report;
 }
 
 function identityText(identity: CheckReport["identity"]): string {
   if (identity === undefined) return "-";
-  return identity.provider === "aws" ? identity.arn : `client ${identity.clientId} (tenant ${identity.tenantId})`;
+  return describeIdentity(identity);
 }
 
 /** A fixed-width table for people; one block per upstream. Pure. */
@@ -170,7 +169,15 @@ export function renderTable(report: CheckReport): string {
   if (report.functions !== undefined) {
     const f = report.functions;
     lines.push("", `FUNCTIONS ${f.discovered} discovered, ${f.published} would be published${f.truncated ? " (list capped)" : ""}`);
-    for (const e of f.entries) lines.push(`  ${"logicalName" in e ? `${e.logicalName} → ${e.lambdaFunctionName}:${e.qualifier ?? "$LATEST"}` : `${e.functionName} (${e.authLevel})`}`);
+    for (const e of f.entries) lines.push(`  ${entryText(f.field, e)}`);
   }
   return `${lines.join("\n")}\n`;
+}
+
+/** One function-list entry on a line: its name, then its other values ("orders:v2 → orders:2"). Pure. */
+function entryText(field: FunctionListField, entry: object): string {
+  const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
+  const name = entryKey(field, entry);
+  const rest = Object.entries(entry).filter(([k]) => k !== field.key).map(([, v]) => text(v));
+  return rest.length === 0 ? name : `${name} → ${rest.join(":")}`;
 }

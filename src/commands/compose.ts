@@ -6,14 +6,15 @@ import type { Logger } from "pino";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
 import { AwsProvider } from "../cloud/aws/aws-provider.js";
 import { AzureProvider } from "../cloud/azure/azure-provider.js";
-import { CloudVerifier } from "../cloud/shared/cloud-verifier.js";
+import { createAwsUpstreamProvider } from "../cloud/aws/aws-upstreams.js";
+import { createAzureUpstreamProvider } from "../cloud/azure/azure-upstreams.js";
+import { createProviderRegistry, type ProviderRegistry } from "../cloud/registry.js";
+import { SharedProvider } from "../cloud/shared/shared-provider.js";
 import { loadTrustedCas } from "../cloud/shared/tls.js";
 import { inCluster, type Config } from "../config.js";
-import { createCloudPort } from "../controller/cloud-adapter.js";
 import type { ControllerSettings } from "../controller/controller.js";
-import type { CloudPort, SecretPort } from "../controller/ports.js";
 import { PooledKubeConfig } from "../runtime/kube/pooled-kube-config.js";
-import { createSecretPort } from "../controller/secrets-adapter.js";
+import { createSecretPort, type SecretPort } from "../controller/secret-port.js";
 import { parseSecretRefPolicy, type SecretRefPolicy } from "../model/annotations.js";
 import { createSystemClock } from "../runtime/clock.js";
 import { CredbrokerError } from "../model/errors.js";
@@ -90,14 +91,20 @@ function ambientAwsCredentials(): () => Promise<{ accessKeyId: string; secretAcc
   };
 }
 
-/** Builds the AWS and Azure providers behind the shared verification cache. Reads the extra CA files (I/O). */
-export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ port: CloudPort; close(): void }> {
+/**
+ * Builds the providers, each behind the shared verification cache, registered by the upstream
+ * kinds they serve (the one place that names every cloud). Reads the extra CA files (I/O).
+ */
+export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ providers: ProviderRegistry; close(): void }> {
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
   const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
   const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca });
   const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics };
   return {
-    port: createCloudPort(new CloudVerifier(aws, shared), new CloudVerifier(azure, shared)),
+    providers: createProviderRegistry([
+      createAwsUpstreamProvider(new SharedProvider(aws, shared), { allowAmbientCredentials: config.aws.allowAmbientCredentials }),
+      createAzureUpstreamProvider(new SharedProvider(azure, shared)),
+    ]),
     close: () => aws.close(),
   };
 }
@@ -115,7 +122,6 @@ export function controllerSettings(config: Config): ControllerSettings {
     maxFunctions: config.discovery.maxFunctions,
     discoveryMode: config.discovery.mode,
     secretRefPolicy: secretRefPolicyOf(config),
-    allowAmbientCredentials: config.aws.allowAmbientCredentials,
     namespaces: config.kubernetes.namespaces,
     concurrency: config.controller.concurrency,
     ratePerSecond: config.controller.globalRatePerSecond,

@@ -57,7 +57,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
       kubeConfig,
       api: createKubeUpstreamApi(kubeConfig, { requestTimeoutMs: upstreamRequestTimeoutMs(config) }),
       secrets: secrets.port,
-      cloud: cloud.port,
+      providers: cloud.providers,
       settings,
       logger,
       metrics,
@@ -65,7 +65,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
       random: Math.random,
     });
     ops = await listenOps(
-      createOpsApp({ ready: () => controller.ready(), renderMetrics: () => metrics.render(), metricsContentType: metrics.registry.contentType }),
+      createOpsApp({ ready: () => controller.ready(), renderMetrics: () => metrics.render(), metricsContentType: metrics.registry.contentType, httpRequests: metrics.httpRequests }),
       config.http.host,
       config.http.port,
     ).catch((err: unknown) => {

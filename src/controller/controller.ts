@@ -1,22 +1,24 @@
-// The running controller: watches feed a keyed work queue; the shard leader reconciles; rotations and annotations requeue.
+// The running controller: watches feed the upstream index, triggers put keys on the work queue, the shard leader reconciles.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import { ANNOTATIONS, type DiscoveryMode, type SecretRefPolicy } from "../model/annotations.js";
+import type { ProviderRegistry } from "../cloud/registry.js";
+import type { DiscoveryMode, SecretRefPolicy } from "../model/annotations.js";
 import type { Condition } from "../model/conditions.js";
-import { isObject, type JsonObject } from "../model/fields.js";
-import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
+import { CredbrokerError } from "../model/errors.js";
+import { isObject } from "../model/fields.js";
 import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIdentity } from "../model/status.js";
-import { canonicalJson } from "../model/text.js";
-import { UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
+import { CLOUD_UPSTREAM_KINDS, UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock } from "../runtime/clock.js";
-import { CredbrokerError } from "../model/errors.js";
-import type { UpstreamApi } from "./kube-upstreams.js";
-import type { CloudPort, SecretPort } from "./ports.js";
-import { reconcile, type ReconcileResult } from "./reconcile.js";
-import { createShardedElector, shardOf, type ShardedElector } from "../runtime/leader/shards.js";
 import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "../runtime/kube/watch-loop.js";
-import { WorkQueue, type Priority } from "../runtime/queue/work-queue.js";
+import { createShardedElector, shardOf, type ShardedElector } from "../runtime/leader/shards.js";
+import { WorkQueue } from "../runtime/queue/work-queue.js";
+import type { UpstreamApi } from "./kube-upstreams.js";
+import { reconcile, type ReconcileResult } from "./reconcile.js";
+import type { SecretPort } from "./secret-port.js";
+import { followUp, TRIGGERS, type Trigger } from "./triggers.js";
+import { UpstreamIndex } from "./upstream-index.js";
+import { UpstreamStates } from "./upstream-states.js";
 
 export interface ControllerSettings {
   statusKey: string;
@@ -24,7 +26,6 @@ export interface ControllerSettings {
   maxFunctions: number;
   discoveryMode: DiscoveryMode;
   secretRefPolicy: SecretRefPolicy;
-  allowAmbientCredentials: boolean;
   /** Namespaces to watch; empty for all. */
   namespaces: readonly string[];
   concurrency: number;
@@ -53,7 +54,7 @@ export interface ControllerDeps {
   kubeConfig: KubeConfig;
   api: UpstreamApi;
   secrets: SecretPort;
-  cloud: CloudPort;
+  providers: ProviderRegistry;
   settings: ControllerSettings;
   logger: Logger;
   metrics: Metrics;
@@ -82,17 +83,14 @@ function splitKey(key: string): [string, string] {
 /**
  * Owns the watches, the queue, leader election and the reconcile loop. `start` returns once the
  * watches are running; `ready` says when they have synced. `stop` drains in-flight work,
- * releases leases and stops the watches. Does I/O throughout.
+ * releases leases and stops the watches. Does I/O throughout. Every enqueue goes through
+ * `trigger` with a name from TRIGGERS; every reconcile's follow-up comes from `followUp`.
  */
 export class Controller {
-  private readonly objects = new Map<string, WatchedObject>();
-  /** The parts of each upstream whose change warrants a reconcile (so our own writes do not requeue). */
-  private readonly fingerprints = new Map<string, string>();
-  private readonly reverifyTokens = new Map<string, string | undefined>();
-  private readonly namespaceLabels = new Map<string, Record<string, string>>();
+  private readonly index: UpstreamIndex;
+  /** Keys with a forced re-verification pending: the next run bypasses every cache. */
   private readonly forced = new Set<string>();
-  /** Published state per upstream, for the credbroker_upstreams gauge without rescanning the fleet. */
-  private readonly states = new Map<string, string>();
+  private readonly states: UpstreamStates;
   private readonly watches: WatchLoop[] = [];
   private readonly queue: WorkQueue;
   private readonly elector: ShardedElector | undefined;
@@ -106,6 +104,8 @@ export class Controller {
 
   constructor(private readonly deps: ControllerDeps) {
     const { settings, metrics } = deps;
+    this.index = new UpstreamIndex(settings.statusKey, deps.providers.functionLists());
+    this.states = new UpstreamStates(metrics.upstreamsByState);
     this.queue = new WorkQueue({
       clock: deps.clock,
       random: deps.random,
@@ -133,17 +133,13 @@ export class Controller {
         onStartedLeading: (shard) => {
           metrics.leader.set({ shard: String(shard) }, 1);
           deps.logger.info({ shard }, "leading shard: queueing its upstreams");
-          for (const key of this.objects.keys()) if (shardOf(key, settings.leader.shards) === shard) this.queue.add(key, { priority: "new" });
+          this.trigger("shardAcquired", this.index.keys().filter((key) => shardOf(key, settings.leader.shards) === shard));
         },
         onStoppedLeading: (shard) => {
           metrics.leader.set({ shard: String(shard) }, 0);
           deps.logger.warn({ shard }, "stopped leading shard");
           // Only the leader reports upstream states: a former leader's numbers would go stale and double-count.
-          for (const key of [...this.states.keys()]) {
-            if (shardOf(key, settings.leader.shards) !== shard) continue;
-            this.setState(key, undefined);
-            metrics.forgetUpstream(...splitKey(key));
-          }
+          for (const key of this.states.keys()) if (shardOf(key, settings.leader.shards) === shard) this.forgetSeries(key);
         },
       });
     }
@@ -164,11 +160,10 @@ export class Controller {
     return this.elector === undefined ? true : this.elector.ownedShards().length > 0;
   }
 
-  /** Queues a key; `forced` bypasses caches and jumps the queue. Unknown keys are ignored (false). */
-  enqueue(key: string, priority: Priority): boolean {
-    if (!this.objects.has(key)) return false;
-    if (priority === "forced") this.forced.add(key);
-    this.queue.add(key, { priority });
+  /** Asks for a re-verification of `key` now (bypassing caches). Unknown keys are ignored (false). */
+  reverify(key: string): boolean {
+    if (!this.index.has(key)) return false;
+    this.trigger("reverifyRequested", [key]);
     return true;
   }
 
@@ -179,16 +174,15 @@ export class Controller {
 
   /** Keys of the upstreams the broker watches, optionally in one namespace. */
   keys(namespace?: string): string[] {
-    const all = [...this.objects.keys()].sort();
-    return namespace === undefined ? all : all.filter((k) => k.startsWith(`${namespace}/`));
+    return this.index.keys(namespace);
   }
 
   /** The broker's view of one upstream (from the newest object it has seen), or undefined. */
   view(key: string): UpstreamView | undefined {
-    const obj = this.objects.get(key);
+    const obj = this.index.get(key);
     if (obj === undefined) return undefined;
     const spec = isObject(obj.spec) ? obj.spec : {};
-    const kind = ["aws", "azure", "awsEc2"].find((k) => spec[k] !== undefined) ?? "other";
+    const kind = CLOUD_UPSTREAM_KINDS.find((k) => spec[k] !== undefined && spec[k] !== null) ?? "other";
     const entry = readOwnStatus(obj, this.deps.settings.statusKey);
     const view: UpstreamView = {
       namespace: obj.metadata.namespace ?? "",
@@ -207,13 +201,20 @@ export class Controller {
   start(): void {
     if (this.started) return;
     this.started = true;
-    const { settings, kubeConfig, clock, random, logger } = this.deps;
+    const { settings, kubeConfig, clock, random, logger, metrics } = this.deps;
     const common = { kubeConfig, clock, random, backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs }, stallTimeoutMs: settings.watchStallMs, requestTimeoutMs: settings.requestTimeoutMs, logger };
+    const restarts = (resource: string) => (cause: string) => metrics.watchRestarts.inc({ resource, cause });
     const scopes = settings.namespaces.length === 0 ? [undefined] : settings.namespaces;
     for (const ns of scopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
       this.watches.push(
-        createWatchLoop({ ...common, path: `/apis/${UPSTREAM_GROUP}/${UPSTREAM_VERSION}${prefix}/${UPSTREAM_PLURAL}`, onEvent: (t, o) => this.onUpstream(t, o), onSynced: () => logger.info({ namespace: ns ?? "*" }, "upstreams synced") }),
+        createWatchLoop({
+          ...common,
+          path: `/apis/${UPSTREAM_GROUP}/${UPSTREAM_VERSION}${prefix}/${UPSTREAM_PLURAL}`,
+          onEvent: (t, o) => this.onUpstream(t, o),
+          onSynced: () => logger.info({ namespace: ns ?? "*" }, "upstreams synced"),
+          onRestart: restarts("upstreams"),
+        }),
       );
     }
     // Upstreams may reference Secrets outside the watched namespaces unless the policy forbids it:
@@ -221,7 +222,9 @@ export class Controller {
     const secretScopes = settings.secretRefPolicy === "same-namespace" ? scopes : [undefined];
     for (const ns of secretScopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
-      this.watches.push(createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined }));
+      this.watches.push(
+        createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined, onRestart: restarts("secrets") }),
+      );
     }
     // Reconciles wait for the namespace labels: Gloo's discovery label may sit on a namespace.
     this.watches.push(
@@ -229,14 +232,15 @@ export class Controller {
         ...common,
         path: "/api/v1/namespaces",
         metadataOnly: true,
-        onEvent: (t, o) => this.onNamespace(t, o),
+        onEvent: (t, o) => this.trigger("namespaceLabelsChanged", this.index.namespaceEvent(t, o)),
         onSynced: () => this.queue.run((key) => this.work(key), settings.concurrency),
+        onRestart: restarts("namespaces"),
       }),
     );
     this.unsubscribe.push(
       this.deps.secrets.onRotation((keys) => {
         logger.info({ upstreams: keys.length }, "secret rotated: requeueing the upstreams that use it");
-        for (const key of keys) this.queue.add(key, { priority: "routine" });
+        this.trigger("secretRotated", keys);
       }),
     );
     for (const w of this.watches) w.start();
@@ -264,114 +268,101 @@ export class Controller {
     await Promise.all(this.watches.map((w) => w.stop()));
   }
 
-  /**
-   * The parts of an upstream whose change warrants a reconcile. What credbroker itself writes (the
-   * function lists, its annotation, status, generation bumps they cause) is left out, so our own
-   * writes never requeue the upstream; the reverify token is tracked separately.
-   */
-  private relevantFingerprint(obj: WatchedObject): string {
-    const annotations = isObject(obj.metadata.annotations) ? { ...obj.metadata.annotations } : {};
-    delete annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
-    delete annotations[ANNOTATIONS.reverify];
-    const spec = isObject(obj.spec) ? structuredClone(obj.spec) : {};
-    if (isObject(spec.aws)) delete spec.aws.lambdaFunctions;
-    if (isObject(spec.azure)) delete spec.azure.functions;
-    return canonicalJson({ spec, labels: obj.metadata.labels, annotations });
+  /** Puts `keys` on the queue for `trigger`, with the trigger's priority (TRIGGERS). */
+  private trigger(trigger: Trigger, keys: readonly string[]): void {
+    const priority = TRIGGERS[trigger];
+    for (const key of keys) {
+      if (priority === "forced") this.forced.add(key);
+      this.queue.add(key, { priority });
+    }
   }
 
   private onUpstream(type: WatchEventType, obj: WatchedObject): void {
-    const key = `${obj.metadata.namespace ?? ""}/${obj.metadata.name}`;
     if (type === "deleted") {
-      this.objects.delete(key);
-      this.fingerprints.delete(key);
-      this.reverifyTokens.delete(key);
+      const key = this.index.remove(obj);
       this.forced.delete(key);
-      this.queue.forget(key);
-      this.deps.secrets.forget(key);
-      this.deps.metrics.forgetUpstream(obj.metadata.namespace ?? "", obj.metadata.name);
-      this.setState(key, undefined);
+      this.queue.remove(key);
+      this.deps.secrets.untrack(key);
+      this.forgetSeries(key);
       return;
     }
-    this.objects.set(key, obj);
-    const fingerprint = this.relevantFingerprint(obj);
-    const annotations = isObject(obj.metadata.annotations) ? obj.metadata.annotations : {};
-    const rawToken = annotations[ANNOTATIONS.reverify];
-    const token = typeof rawToken === "string" ? rawToken : undefined;
-    const known = this.fingerprints.has(key);
-    const tokenChanged = known && this.reverifyTokens.get(key) !== token;
-    const changed = this.fingerprints.get(key) !== fingerprint;
-    this.fingerprints.set(key, fingerprint);
-    this.reverifyTokens.set(key, token);
-    if (tokenChanged) this.enqueue(key, "forced");
-    else if (!known) this.queue.add(key, { priority: readOwnStatus(obj, this.deps.settings.statusKey) === undefined ? "new" : "routine" });
-    else if (changed) this.queue.add(key, { priority: "routine" });
-  }
-
-  private onNamespace(type: WatchEventType, obj: WatchedObject): void {
-    const ns = obj.metadata.name;
-    const labels = type === "deleted" ? {} : isObject(obj.metadata.labels) ? (obj.metadata.labels as Record<string, string>) : {};
-    const before = this.namespaceLabels.get(ns);
-    if (type === "deleted") this.namespaceLabels.delete(ns);
-    else this.namespaceLabels.set(ns, labels);
-    // Gloo's discovery label may sit on the namespace: a change there concerns every upstream in it.
-    if (before !== undefined && canonicalJson(before) !== canonicalJson(labels)) {
-      for (const key of this.keys(ns)) this.queue.add(key, { priority: "routine" });
-    }
+    const { key, trigger } = this.index.upsert(obj);
+    if (trigger !== undefined) this.trigger(trigger, [key]);
   }
 
   private async work(key: string): Promise<void> {
     // Not ours (now): dropped. Whenever this replica starts leading the key's shard again, even after
-    // a lapse of a moment, onStartedLeading queues every key of the shard, so nothing is lost; a
+    // a lapse of a moment, shardAcquired queues every key of the shard, so nothing is lost; a
     // pending forced re-verification stays marked for that run.
     if (!this.owns(key)) return;
     const fresh = this.forced.delete(key);
     const started = this.deps.clock.now();
-    this.deps.secrets.forget(key);
+    // The pass records anew which secrets the upstream uses.
+    this.deps.secrets.untrack(key);
     const result = await this.reconcileWithDeadline(key, fresh);
     this.completed++;
-    const seconds = (this.deps.clock.now() - started) / 1000;
-    const { metrics, settings } = this.deps;
-    // Deleted meanwhile, or no longer ours: its series belong to nobody (or to the new leader).
-    const current = this.objects.has(key) && this.owns(key);
+    this.record(key, result, (this.deps.clock.now() - started) / 1000);
+    if (result.kind === "published" || result.kind === "superseded") this.index.rememberWritten(key, result.object);
+    const next = followUp(result, this.deps.settings.verifyIntervalMs);
+    switch (next.action) {
+      case "remove":
+        this.queue.remove(key);
+        return;
+      case "done":
+        this.queue.succeeded(key);
+        return;
+      case "none":
+        return;
+      case "retry":
+        this.queue.retry(key, next.notBeforeMs === undefined ? {} : { notBeforeMs: next.notBeforeMs });
+        return;
+      case "periodic":
+        this.queue.succeeded(key);
+        this.queue.schedulePeriodic(key, next.afterMs);
+        return;
+      default:
+        next satisfies never;
+    }
+  }
+
+  /** The metrics of one reconcile: reconcile_total{outcome, reason}, its duration, and the upstream's own series. */
+  private record(key: string, result: ReconcileResult, seconds: number): void {
+    const { metrics } = this.deps;
     switch (result.kind) {
       case "gone":
-        metrics.reconciles.inc({ outcome: "gone", reason: "" });
-        this.queue.forget(key);
+      case "superseded":
+      case "handedOver":
+        metrics.reconciles.inc({ outcome: result.kind, reason: "" });
         return;
       case "skipped":
         metrics.reconciles.inc({ outcome: "skipped", reason: "" });
-        metrics.forgetUpstream(...splitKey(key));
-        this.setState(key, undefined);
-        this.queue.succeeded(key);
-        return;
-      case "superseded":
-        // The spec changed while the verdict was computed: evaluate the new spec, after the per-key
-        // backoff, so an editor who never stops cannot make a hot loop. A forced pass already made
-        // its fresh cloud calls, and their results are in the shared caches: the next pass is routine.
-        metrics.reconciles.inc({ outcome: "superseded", reason: "" });
-        this.rememberWritten(key, result.object);
-        this.queue.retry(key);
+        this.forgetSeries(key);
         return;
       case "failed":
         metrics.reconciles.inc({ outcome: "failed", reason: result.error.reason });
         metrics.reconcileSeconds.observe({ outcome: "failed" }, seconds);
-        this.queue.retry(key);
         return;
       case "published": {
-        this.rememberWritten(key, result.object);
+        const outcome = result.wrote ? "written" : "unchanged";
         const reason = this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified";
-        if (current) metrics.setUpstreamState(...splitKey(key), result.state, reason);
-        metrics.reconciles.inc({ outcome: "published", reason });
-        metrics.reconcileSeconds.observe({ outcome: "published" }, seconds);
-        if (result.transient) this.queue.retry(key);
-        else {
-          this.queue.succeeded(key);
-          this.queue.schedulePeriodic(key, settings.verifyIntervalMs);
+        metrics.reconciles.inc({ outcome, reason });
+        metrics.reconcileSeconds.observe({ outcome }, seconds);
+        // Deleted meanwhile, or no longer ours: its series belong to nobody (or to the new leader).
+        if (this.index.has(key) && this.owns(key)) {
+          metrics.setUpstreamState(...splitKey(key), result.state, reason);
+          this.states.set(key, result.state);
         }
-        if (current) this.setState(key, result.state);
         return;
       }
+      default:
+        result satisfies never;
     }
+  }
+
+  /** Drops the upstream's per-object series and its count in the state gauge. */
+  private forgetSeries(key: string): void {
+    this.deps.metrics.forgetUpstream(...splitKey(key));
+    this.states.set(key, undefined);
   }
 
   /**
@@ -382,13 +373,14 @@ export class Controller {
   private async reconcileWithDeadline(key: string, fresh: boolean): Promise<ReconcileResult> {
     const { clock, settings } = this.deps;
     let expired = false;
-    const run = reconcile(this.objects.get(key), fresh, {
+    const run = reconcile(this.index.get(key), { fresh }, {
       api: this.deps.api,
       secrets: this.deps.secrets,
-      cloud: this.deps.cloud,
+      providers: this.deps.providers,
       settings: { ...settings, reportedBy: "credbroker" },
+      clock,
       canWrite: () => !expired && this.owns(key),
-      namespaceLabels: (ns) => this.namespaceLabels.get(ns) ?? {},
+      namespaceLabels: (ns) => this.index.labelsOf(ns),
       logger: this.deps.logger,
       onWrite: (kind, outcome) => this.deps.metrics.writes.inc({ kind, result: outcome }),
     });
@@ -406,29 +398,4 @@ export class Controller {
     if (!expired) return result;
     return { kind: "failed", error: new CredbrokerError("Timeout", `reconcile of ${key} did not finish within ${settings.reconcileTimeoutMs} ms`, { retryable: true }) };
   }
-
-  /** Keeps the object our own patch returned if it is newer than what the watch delivered so far. */
-  private rememberWritten(key: string, obj: JsonObject): void {
-    const current = this.objects.get(key);
-    const meta = isObject(obj.metadata) ? obj.metadata : undefined;
-    if (current === undefined || meta === undefined) return;
-    const newer = Number(meta.resourceVersion) > Number(current.metadata.resourceVersion);
-    if (!newer) return;
-    // Like the watches: managedFields are never kept in memory.
-    const { managedFields: _managedFields, ...rest } = meta;
-    this.objects.set(key, { ...obj, metadata: rest } as WatchedObject);
-  }
-
-  private setState(key: string, state: string | undefined): void {
-    const before = this.states.get(key);
-    if (before === state) return;
-    const gauge = this.deps.metrics.upstreamsByState;
-    if (before !== undefined) gauge.dec({ state: before });
-    if (state === undefined) this.states.delete(key);
-    else {
-      this.states.set(key, state);
-      gauge.inc({ state });
-    }
-  }
-
 }

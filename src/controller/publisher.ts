@@ -1,42 +1,35 @@
-// Writes what a pass concluded: the function list into spec, credbroker's status entry, an Event on transitions.
-import type { ConditionOutcome } from "../model/conditions.js";
+// Writes what a pass concluded, as desiredState computes it: the function list into spec, credbroker's status entry, an Event on transitions.
+import type { Clock } from "../runtime/clock.js";
+import { desiredState, type DesiredState, type DesiredStateSettings } from "../model/desired-state.js";
 import { CredbrokerError } from "../model/errors.js";
-import { isObject, type JsonObject } from "../model/fields.js";
-import {
-  azureFunctionsPatch,
-  lambdaFunctionsPatch,
-  mergeAzureFunctions,
-  mergeLambdaFunctions,
-  PUBLISHED_FUNCTIONS_ANNOTATION,
-} from "../model/function-list.js";
-import { buildStatusEntry, readOwnStatus, statusChanged, statusPatch, type FunctionCounts, type StatusEntry, type StatusState } from "../model/status.js";
+import type { Evaluation } from "../model/evaluation.js";
+import type { JsonObject } from "../model/fields.js";
+import { nameOf, metaOf } from "../model/object-meta.js";
 import { specFingerprint } from "../model/spec-fingerprint.js";
-import { parseUpstream } from "../model/upstream.js";
-import { functionsOutcome, type DiscoveredEntries, type Evaluation } from "./evaluate.js";
+import type { StatusEntry, StatusState } from "../model/status.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 
 /** `superseded`: the spec changed under the evaluation (seen on a 409), so nothing more was written. */
 export type WriteResult = "unchanged" | "patched" | "gone" | "superseded";
 
-export interface PublishSettings {
-  statusKey: string;
-  heartbeatMs: number;
-  maxFunctions: number;
-  reportedBy: string;
-}
+/** What happened to one write, for `credbroker_writes_total{kind,result}`. */
+export type WriteOutcome = "made" | "skipped" | "conflict" | "gone" | "failed";
+
+export type PublishSettings = DesiredStateSettings;
 
 export interface PublishDeps {
   api: UpstreamApi;
   settings: PublishSettings;
+  clock: Pick<Clock, "now">;
   /** Checked before every write: a replica that lost its lease must not write. */
   canWrite: () => boolean;
-  /** Called for each write made or skipped, for metrics. */
-  onWrite?: (kind: "spec" | "status" | "event", result: "made" | "skipped" | "conflict" | "gone") => void;
+  /** Called for each write made, skipped or refused, for metrics. */
+  onWrite?: (kind: "spec" | "status" | "event", result: WriteOutcome) => void;
 }
 
 export interface PublishReport {
-  spec: WriteResult;
-  status: WriteResult;
+  spec: Exclude<WriteResult, "gone" | "superseded">;
+  status: Exclude<WriteResult, "gone" | "superseded">;
   previousState: StatusState | undefined;
   entry: StatusEntry;
   /** The newest version of the object this publish saw or wrote. */
@@ -46,132 +39,74 @@ export interface PublishReport {
 /** Why a publish wrote nothing more: the object was deleted, or its spec changed since it was evaluated. */
 export type AbandonedReport = { status: "gone"; object: JsonObject } | { status: "superseded"; object: JsonObject };
 
-/** Thrown when the lease was lost mid-reconcile: nothing more may be written. */
+/** Thrown when the lease was lost mid-reconcile: nothing more may be written. Not a failure of the upstream. */
 export class NotLeaderError extends CredbrokerError {
   constructor() {
-    super("InternalError", "this replica no longer holds the lease; write abandoned", { retryable: true });
+    super("NotLeader", "this replica no longer holds the lease; write abandoned", { retryable: true });
   }
 }
 
 const MAX_ATTEMPTS = 5;
 
-function meta(obj: JsonObject): JsonObject {
-  return isObject(obj.metadata) ? obj.metadata : {};
-}
-
-function nameOf(obj: JsonObject): { namespace: string; name: string } {
-  const m = meta(obj);
-  return { namespace: String(m.namespace), name: String(m.name) };
-}
-
-function resourceVersionOf(obj: JsonObject): string | undefined {
-  const rv = meta(obj).resourceVersion;
-  return typeof rv === "string" ? rv : undefined;
-}
-
-function generationOf(obj: JsonObject): number {
-  const g = meta(obj).generation;
-  return typeof g === "number" ? g : 0;
-}
-
-/** The merge patch for the function list of `obj` with `discovered`, or undefined when nothing changes. Pure. */
-function specPatchFor(obj: JsonObject, discovered: DiscoveredEntries, maxFunctions: number): { patch: JsonObject | undefined; counts: FunctionCounts } {
-  const upstream = parseUpstream(obj);
-  const annotations = meta(obj).annotations;
-  const publishedAnnotation = isObject(annotations) && typeof annotations[PUBLISHED_FUNCTIONS_ANNOTATION] === "string" ? annotations[PUBLISHED_FUNCTIONS_ANNOTATION] : undefined;
-  const rv = resourceVersionOf(obj);
-  if (discovered.kind === "aws" && upstream.kind === "aws") {
-    const merged = mergeLambdaFunctions({ current: upstream.spec.lambdaFunctions, discovered: discovered.entries, publishedAnnotation, maxFunctions });
-    return { patch: merged.changed ? (lambdaFunctionsPatch(merged, rv) as unknown as JsonObject) : undefined, counts: merged.counts };
-  }
-  if (discovered.kind === "azure" && upstream.kind === "azure") {
-    const merged = mergeAzureFunctions({ current: upstream.spec.functions, discovered: discovered.entries, publishedAnnotation, maxFunctions });
-    return { patch: merged.changed ? (azureFunctionsPatch(merged, rv) as unknown as JsonObject) : undefined, counts: merged.counts };
-  }
-  // The upstream changed type since it was evaluated: publish nothing into its spec this pass.
-  throw new CredbrokerError("InternalError", "upstream type changed during the reconcile", { retryable: true });
-}
-
 /**
  * Publishes one evaluation. Does I/O. Spec first (so the status can name the generation it
  * describes), each write with a resourceVersion precondition. On 409 the object is re-read: when
  * its spec is still the one evaluated (someone changed labels, annotations or another status),
- * the change is recomputed from the fresh copy and merged, never overwritten; when the spec
+ * the desired state is recomputed from the fresh copy and merged, never overwritten; when the spec
  * changed, the verdict belongs to a spec that is gone, so the publish is abandoned
  * (`superseded`, with the fresh object) for the caller to evaluate again. Writes nothing that is
  * already there. Throws NotLeaderError when the lease is lost, and CredbrokerError (retryable)
  * when the API server fails.
  */
 export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps, options: { forced?: boolean } = {}): Promise<PublishReport | AbandonedReport> {
-  const { api, settings } = deps;
   const { namespace, name } = nameOf(object);
+  const desiredOf = (current: JsonObject): DesiredState => desiredState(current, evaluation, deps.settings, new Date(deps.clock.now()), options);
   let current = object;
-  let spec: WriteResult = "unchanged";
-  let counts: FunctionCounts | undefined;
-
-  if (evaluation.discovered !== undefined) {
-    for (let attempt = 1; ; attempt++) {
-      const { patch, counts: c } = specPatchFor(current, evaluation.discovered, settings.maxFunctions);
-      counts = c;
-      if (patch === undefined) {
-        deps.onWrite?.("spec", "skipped");
-        break;
-      }
-      if (!deps.canWrite()) throw new NotLeaderError();
-      const answer = await api.mergePatch(namespace, name, patch);
-      if (answer.kind === "patched") {
-        current = answer.object;
-        spec = "patched";
-        deps.onWrite?.("spec", "made");
-        break;
-      }
-      deps.onWrite?.("spec", answer.kind);
-      const fresh = await reread(answer.kind, current, deps);
-      if (fresh.status !== "same") return fresh;
-      if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its function list was written`, { retryable: true });
-      current = fresh.object;
-    }
-  }
-
-  const outcomes: ConditionOutcome[] = [...evaluation.outcomes];
-  if (counts !== undefined) outcomes.push(functionsOutcome(counts, settings.maxFunctions, evaluation.warnings));
+  let spec: PublishReport["spec"] = "unchanged";
 
   for (let attempt = 1; ; attempt++) {
-    const previous = readOwnStatus(current, settings.statusKey);
-    const now = new Date();
-    const entry = buildStatusEntry({
-      previous,
-      outcomes,
-      // The status write changes the object outside metadata, so the server bumps the generation
-      // by one; with the resourceVersion precondition that is exactly the generation stored with it.
-      observedGeneration: generationOf(current) + 1,
-      observedSpec: specFingerprint(current),
-      identity: evaluation.identity,
-      functions: counts,
-      now,
-      reportedBy: settings.reportedBy,
-    });
-    // A forced re-verification is someone asking "is it still good?": its new lastVerified is the answer, so it is written at once.
-    if (!statusChanged(previous, entry, now, options.forced === true ? 0 : settings.heartbeatMs)) {
-      deps.onWrite?.("status", "skipped");
-      return { spec, status: "unchanged", previousState: previous?.state, entry: previous ?? entry, object: current };
+    const { specPatch } = desiredOf(current);
+    if (specPatch === undefined) {
+      if (evaluation.discovered !== undefined) deps.onWrite?.("spec", "skipped");
+      break;
     }
-    if (!deps.canWrite()) throw new NotLeaderError();
-    const rawStatus = isObject(current.status) && isObject(current.status.statuses) ? current.status.statuses[settings.statusKey] : undefined;
-    const rv = resourceVersionOf(current);
-    const patch: JsonObject = { ...statusPatch(settings.statusKey, entry, rawStatus), ...(rv !== undefined ? { metadata: { resourceVersion: rv } } : {}) };
-    const answer = await api.mergePatch(namespace, name, patch);
+    const answer = await write("spec", current, specPatch, deps);
     if (answer.kind === "patched") {
-      deps.onWrite?.("status", "made");
-      if (previous?.state !== entry.state && deps.canWrite()) await recordTransition(answer.object, previous?.state, entry, deps);
-      return { spec, status: "patched", previousState: previous?.state, entry, object: answer.object };
+      current = answer.object;
+      spec = "patched";
+      break;
     }
-    deps.onWrite?.("status", answer.kind);
+    const fresh = await reread(answer.kind, current, deps);
+    if (fresh.status !== "same") return fresh;
+    if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its function list was written`, { retryable: true });
+    current = fresh.object;
+  }
+
+  for (let attempt = 1; ; attempt++) {
+    const desired = desiredOf(current);
+    if (!desired.statusDue) {
+      deps.onWrite?.("status", "skipped");
+      return { spec, status: "unchanged", previousState: desired.previous?.state, entry: desired.previous ?? desired.entry, object: current };
+    }
+    const answer = await write("status", current, desired.statusPatch, deps);
+    if (answer.kind === "patched") {
+      if (desired.previous?.state !== desired.entry.state && deps.canWrite()) await recordTransition(answer.object, desired.previous?.state, desired.entry, deps);
+      return { spec, status: "patched", previousState: desired.previous?.state, entry: desired.entry, object: answer.object };
+    }
     const fresh = await reread(answer.kind, current, deps);
     if (fresh.status !== "same") return fresh;
     if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its status was written`, { retryable: true });
     current = fresh.object;
   }
+}
+
+/** One merge patch, if this replica may still write. Throws NotLeaderError, or what the API throws. */
+async function write(kind: "spec" | "status", current: JsonObject, patch: JsonObject, deps: PublishDeps): Promise<Awaited<ReturnType<UpstreamApi["mergePatch"]>>> {
+  if (!deps.canWrite()) throw new NotLeaderError();
+  const { namespace, name } = nameOf(current);
+  const answer = await deps.api.mergePatch(namespace, name, patch);
+  deps.onWrite?.(kind, answer.kind === "patched" ? "made" : answer.kind);
+  return answer;
 }
 
 /** After a refused write: the object gone, its spec changed since `evaluated`, or the same spec in a newer object. */
@@ -184,14 +119,13 @@ async function reread(answer: "conflict" | "gone", evaluated: JsonObject, deps: 
 }
 
 async function recordTransition(object: JsonObject, from: StatusState | undefined, entry: StatusEntry, deps: PublishDeps): Promise<void> {
-  const m = meta(object);
+  const m = metaOf(object);
   const failing = entry.details.conditions.find((c) => c.status !== "True") ?? entry.details.conditions.at(-1);
   const reason = failing?.reason ?? "Verified";
   const message = `${from ?? "new"} → ${entry.state}${entry.reason !== "" ? `: ${entry.reason}` : ""}`;
   try {
     await deps.api.recordEvent({
-      namespace: String(m.namespace),
-      name: String(m.name),
+      ...nameOf(object),
       ...(typeof m.uid === "string" ? { uid: m.uid } : {}),
       ...(typeof m.resourceVersion === "string" ? { resourceVersion: m.resourceVersion } : {}),
       type: entry.state === "Accepted" ? "Normal" : "Warning",
@@ -201,6 +135,6 @@ async function recordTransition(object: JsonObject, from: StatusState | undefine
     deps.onWrite?.("event", "made");
   } catch {
     // An Event is a courtesy: the status already carries the transition, so a failed Event is not retried.
-    deps.onWrite?.("event", "gone");
+    deps.onWrite?.("event", "failed");
   }
 }

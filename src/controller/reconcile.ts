@@ -1,27 +1,31 @@
-// One reconcile of one upstream key, top to bottom: load, skip, parse, evaluate, publish, decide when to come back.
+// One reconcile of one upstream key, top to bottom: load, skip, parse, evaluate, publish, say what happened.
 import type { Logger } from "pino";
+import type { CallPolicy, ProviderRegistry } from "../cloud/registry.js";
 import { parseUpstreamOptions, type UpstreamOptions } from "../model/annotations.js";
-import type { ConditionOutcome } from "../model/conditions.js";
 import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
-import { isObject, type JsonObject } from "../model/fields.js";
+import { failedEvaluation, type Evaluation } from "../model/evaluation.js";
+import type { JsonObject } from "../model/fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
+import { annotationsOf, nameOf, objectKey, resourceVersionOf } from "../model/object-meta.js";
 import type { StatusState } from "../model/status-types.js";
-import { isCloudUpstream, parseUpstream, type CloudUpstream } from "../model/upstream.js";
-import { evaluate, failedOutcome, type EvaluateSettings, type Evaluation } from "./evaluate.js";
+import type { Clock } from "../runtime/clock.js";
+import { isCloudUpstream, notManagedBecause, parseUpstream, type CloudUpstream } from "../model/upstream.js";
+import { evaluate, type EvaluateSettings } from "./evaluate.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
-import type { CloudPort, SecretPort } from "./ports.js";
-import { NotLeaderError, publish, type PublishSettings } from "./publisher.js";
+import { NotLeaderError, publish, type PublishSettings, type WriteOutcome } from "./publisher.js";
+import type { SecretPort } from "./secret-port.js";
 
 export interface ReconcileDeps {
   api: UpstreamApi;
   secrets: SecretPort;
-  cloud: CloudPort;
+  providers: ProviderRegistry;
   settings: EvaluateSettings & PublishSettings;
+  clock: Pick<Clock, "now">;
   canWrite: () => boolean;
   /** Labels of a namespace, from the namespace watch. */
   namespaceLabels: (namespace: string) => Readonly<Record<string, string>>;
   logger: Logger;
-  onWrite?: (kind: "spec" | "status" | "event", result: "made" | "skipped" | "conflict" | "gone") => void;
+  onWrite?: (kind: "spec" | "status" | "event", result: WriteOutcome) => void;
 }
 
 export type ReconcileResult =
@@ -29,15 +33,21 @@ export type ReconcileResult =
   /** The spec changed while the verdict was computed: nothing was published; evaluate `object` again. */
   | { kind: "superseded"; object: JsonObject }
   | { kind: "skipped"; because: string }
-  | { kind: "published"; state: StatusState; reason: string; transient: boolean; object: JsonObject }
-  /** Nothing could be published (the API server or the lease failed): retry with backoff. */
+  /**
+   * The verdict is published: `wrote` says whether this pass changed anything (false when the
+   * stored spec and status already said it). `retryAfterMs`: a dependency asked for that much quiet.
+   */
+  | { kind: "published"; state: StatusState; reason: string; wrote: boolean; transient: boolean; retryAfterMs?: number; object: JsonObject }
+  /** This replica lost its lease mid-pass: nothing more was written; the new leader carries on. */
+  | { kind: "handedOver" }
+  /** Nothing could be published (the API server failed): retry with backoff. */
   | { kind: "failed"; error: CredbrokerError };
 
 /**
  * Reconciles one upstream object (the newest the watch has; undefined when it was deleted).
  * Does I/O; never throws: every failure is a result, so the queue can pick retry or requeue.
  */
-export async function reconcile(object: JsonObject | undefined, fresh: boolean, deps: ReconcileDeps): Promise<ReconcileResult> {
+export async function reconcile(object: JsonObject | undefined, policy: CallPolicy, deps: ReconcileDeps): Promise<ReconcileResult> {
   if (object === undefined) return { kind: "gone" };
   try {
     const parsed = parseSpec(object);
@@ -46,24 +56,31 @@ export async function reconcile(object: JsonObject | undefined, fresh: boolean, 
       return { kind: "skipped", because: parsed.because };
     }
 
-    const evaluation = parsed.kind === "invalid" ? invalid(parsed.error) : await evaluate(parsed.upstream, parsed.options, {
-      secrets: deps.secrets,
-      cloud: deps.cloud,
-      settings: deps.settings,
-      namespaceLabels: deps.namespaceLabels(parsed.upstream.meta.namespace),
-      fresh,
-    });
+    const evaluation: Evaluation =
+      parsed.kind === "invalid"
+        ? failedEvaluation("SecretResolved", parsed.error)
+        : await evaluate(parsed.upstream, parsed.options, {
+            secrets: deps.secrets,
+            providers: deps.providers,
+            settings: deps.settings,
+            namespaceLabels: deps.namespaceLabels(parsed.upstream.meta.namespace),
+            policy,
+          });
 
-    const report = await publish(object, evaluation, { api: deps.api, settings: deps.settings, canWrite: deps.canWrite, ...(deps.onWrite ? { onWrite: deps.onWrite } : {}) }, { forced: fresh });
+    const report = await publish(object, evaluation, { api: deps.api, settings: deps.settings, clock: deps.clock, canWrite: deps.canWrite, ...(deps.onWrite ? { onWrite: deps.onWrite } : {}) }, { forced: policy.fresh });
     if (report.status === "gone") return { kind: "gone" };
     if (report.status === "superseded") return { kind: "superseded", object: report.object };
     if (report.previousState !== report.entry.state) {
-      deps.logger.info({ upstream: keyOf(object), from: report.previousState ?? "new", to: report.entry.state, reason: report.entry.reason }, "upstream state changed");
+      deps.logger.info({ upstream: objectKey(object), from: report.previousState ?? "new", to: report.entry.state, reason: report.entry.reason }, "upstream state changed");
     }
-    return { kind: "published", state: report.entry.state, reason: report.entry.reason, transient: evaluation.transient, object: report.object };
+    const wrote = report.spec === "patched" || report.status === "patched";
+    const published: ReconcileResult = { kind: "published", state: report.entry.state, reason: report.entry.reason, wrote, transient: evaluation.transient, object: report.object };
+    if (evaluation.retryAfterMs !== undefined) published.retryAfterMs = evaluation.retryAfterMs;
+    return published;
   } catch (err) {
-    const error = toCredbrokerError(err, `reconcile of ${keyOf(object)}`);
-    if (!(err instanceof NotLeaderError)) deps.logger.warn({ upstream: keyOf(object), err: error }, "reconcile failed; will retry");
+    if (err instanceof NotLeaderError) return { kind: "handedOver" };
+    const error = toCredbrokerError(err, `reconcile of ${objectKey(object)}`);
+    deps.logger.warn({ upstream: objectKey(object), err: error }, "reconcile failed; will retry");
     return { kind: "failed", error };
   }
 }
@@ -76,7 +93,7 @@ type ParsedSpec =
 function parseSpec(object: JsonObject): ParsedSpec {
   try {
     const upstream = parseUpstream(object);
-    if (!isCloudUpstream(upstream)) return { kind: "skip", because: `type ${upstream.upstreamType ?? "unknown"} is not aws, azure or awsEc2` };
+    if (!isCloudUpstream(upstream)) return { kind: "skip", because: notManagedBecause(upstream) };
     return { kind: "ok", upstream, options: parseUpstreamOptions(upstream.meta) };
   } catch (err) {
     const error = toCredbrokerError(err, "parsing the upstream");
@@ -91,28 +108,21 @@ function parseSpec(object: JsonObject): ParsedSpec {
  * credbroker status or ownership annotation: both would describe something that is not there.
  */
 async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> {
-  const meta = isObject(object.metadata) ? object.metadata : {};
-  const annotations = isObject(meta.annotations) ? meta.annotations : {};
-  const statuses = isObject(object.status) && isObject(object.status.statuses) ? object.status.statuses : {};
+  const statuses = isStatuses(object.status) ? object.status.statuses : {};
   const key = deps.settings.statusKey;
-  if (!(key in statuses) && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotations)) return;
+  if (!(key in statuses) && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotationsOf(object))) return;
   if (!deps.canWrite()) throw new NotLeaderError();
   const patch: JsonObject = {
-    metadata: { resourceVersion: meta.resourceVersion, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
+    metadata: { resourceVersion: resourceVersionOf(object), annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
     status: { statuses: { [key]: null } },
   };
-  const answer = await deps.api.mergePatch(String(meta.namespace), String(meta.name), patch);
+  const { namespace, name } = nameOf(object);
+  const answer = await deps.api.mergePatch(namespace, name, patch);
   deps.onWrite?.("status", answer.kind === "patched" ? "made" : answer.kind);
   // Someone else (Gloo, writing its own status) wrote first: retry with backoff from a fresh copy.
-  if (answer.kind === "conflict") throw new CredbrokerError("InternalError", "upstream changed while credbroker's status was being withdrawn", { retryable: true });
+  if (answer.kind === "conflict") throw new CredbrokerError("InternalError", `upstream ${objectKey(object)} changed while credbroker's status was being withdrawn`, { retryable: true });
 }
 
-function invalid(error: CredbrokerError): Evaluation {
-  const outcome: ConditionOutcome = failedOutcome("SecretResolved", error);
-  return { outcomes: [outcome], transient: false };
-}
-
-function keyOf(object: JsonObject): string {
-  const m = object.metadata as { namespace?: unknown; name?: unknown } | undefined;
-  return `${String(m?.namespace)}/${String(m?.name)}`;
+function isStatuses(status: unknown): status is { statuses: Record<string, unknown> } {
+  return typeof status === "object" && status !== null && typeof (status as { statuses?: unknown }).statuses === "object" && (status as { statuses?: unknown }).statuses !== null;
 }

@@ -8,6 +8,8 @@ export interface CredbrokerErrorOptions {
   field?: string;
   /** Overrides the default retryability derived from the reason. */
   retryable?: boolean;
+  /** How long the dependency asked us to wait before trying again (Retry-After), when it said. */
+  retryAfterMs?: number | undefined;
 }
 
 /**
@@ -19,6 +21,7 @@ export class CredbrokerError extends Error {
   readonly reason: Reason;
   readonly retryable: boolean;
   readonly field: string | undefined;
+  readonly retryAfterMs: number | undefined;
 
   constructor(reason: Reason, message: string, options: CredbrokerErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -26,6 +29,7 @@ export class CredbrokerError extends Error {
     this.reason = reason;
     this.retryable = options.retryable ?? isTransientReason(reason);
     this.field = options.field;
+    this.retryAfterMs = options.retryAfterMs;
   }
 }
 

@@ -1,8 +1,8 @@
-// The function lists credbroker publishes in an Upstream's spec: discovered functions mapped, filtered, merged with hand-written entries, capped.
-import { compileFunctionFilter, type FunctionFilter, type LambdaQualifierKind } from "./function-filter.js";
+// The function lists credbroker publishes in an Upstream's spec: discovered entries merged with hand-written ones, capped, patched; the same for every kind.
+import { isObject, type JsonObject } from "./fields.js";
 import type { FunctionCounts } from "./status-types.js";
 import { canonicalJson } from "./text.js";
-import type { AzureAuthLevel, AzureFunctionSpec, LambdaFunctionSpec } from "./upstream.js";
+import type { FunctionListField } from "./upstream.js";
 
 /**
  * Annotation where credbroker remembers which entries it published, so it can remove them when
@@ -14,20 +14,8 @@ import type { AzureAuthLevel, AzureFunctionSpec, LambdaFunctionSpec } from "./up
 export const PUBLISHED_FUNCTIONS_ANNOTATION = "credbroker.io/published-functions";
 export const DEFAULT_MAX_FUNCTIONS = 500;
 
-export interface DiscoveredLambdaFunction {
-  functionName: string;
-  /** Published version numbers; `$LATEST` here is ignored (it is its own qualifier kind). */
-  versions?: readonly string[];
-  aliases?: readonly string[];
-}
-
-export interface DiscoveredAzureFunction {
-  functionName: string;
-  authLevel: AzureAuthLevel;
-}
-
 /** Sorts by a string key using code-unit order, so the result never depends on the locale. */
-function byKey<T>(keyOf: (item: T) => string): (a: T, b: T) => number {
+export function byKey<T>(keyOf: (item: T) => string): (a: T, b: T) => number {
   return (a, b) => {
     const ka = keyOf(a);
     const kb = keyOf(b);
@@ -35,47 +23,28 @@ function byKey<T>(keyOf: (item: T) => string): (a: T, b: T) => number {
   };
 }
 
-/**
- * Maps discovered Lambda functions to `lambdaFunctions` entries: `$LATEST` → logicalName `f`,
- * version n → `f:n`, alias a → `f:a`, for the qualifier kinds asked for and the names the filter
- * passes. Sorted by logicalName, without duplicates. Pure.
- */
-export function lambdaEntries(
-  discovered: readonly DiscoveredLambdaFunction[],
-  qualifiers: readonly LambdaQualifierKind[],
-  filter: FunctionFilter,
-): LambdaFunctionSpec[] {
-  const out = new Map<string, LambdaFunctionSpec>();
-  const add = (f: string, qualifier: string, logicalName: string): void => {
-    if (!out.has(logicalName)) out.set(logicalName, { logicalName, lambdaFunctionName: f, qualifier });
-  };
-  const passes = compileFunctionFilter(filter);
-  for (const fn of discovered) {
-    const f = fn.functionName;
-    if (!passes(f)) continue;
-    if (qualifiers.includes("latest")) add(f, "$LATEST", f);
-    if (qualifiers.includes("versions")) for (const v of fn.versions ?? []) if (v !== "$LATEST") add(f, v, `${f}:${v}`);
-    if (qualifiers.includes("aliases")) for (const a of fn.aliases ?? []) add(f, a, `${f}:${a}`);
-  }
-  return [...out.values()].sort(byKey((e) => e.logicalName));
+/** The name of an entry of `field`'s list (its `field.key`), "" when it has none. Pure. */
+export function entryKey(field: FunctionListField, entry: object): string {
+  const value = (entry as Record<string, unknown>)[field.key];
+  return typeof value === "string" ? value : "";
 }
 
-/** Discovered Azure functions the filter passes, sorted by name, without duplicates. Pure. */
-export function azureEntries(discovered: readonly DiscoveredAzureFunction[], filter: FunctionFilter): AzureFunctionSpec[] {
-  const out = new Map<string, AzureFunctionSpec>();
-  const passes = compileFunctionFilter(filter);
-  for (const fn of discovered) {
-    if (passes(fn.functionName) && !out.has(fn.functionName)) {
-      out.set(fn.functionName, { functionName: fn.functionName, authLevel: fn.authLevel });
-    }
-  }
-  return [...out.values()].sort(byKey((e) => e.functionName));
+/**
+ * The list at `spec.<type>.<list>` of `object` as stored, entries untouched (an entry credbroker
+ * does not own is written back exactly as it was). Pure; [] when absent. The object has passed
+ * parseUpstream, which checked the entries' shape.
+ */
+export function currentFunctionList(object: JsonObject, field: FunctionListField): JsonObject[] {
+  const spec = isObject(object.spec) ? object.spec : {};
+  const type = isObject(spec[field.type]) ? (spec[field.type] as JsonObject) : {};
+  const list = type[field.list];
+  return Array.isArray(list) ? list.filter(isObject) : [];
 }
 
 export interface MergeInput<T> {
   /** The list in the upstream's spec now. */
   current: readonly T[];
-  /** What discovery found this pass, already mapped and filtered (lambdaEntries / azureEntries). */
+  /** What discovery found this pass, already mapped to entries and filtered by the provider. */
   discovered: readonly T[];
   /** The PUBLISHED_FUNCTIONS_ANNOTATION value now on the upstream, if any. */
   publishedAnnotation: string | undefined;
@@ -101,7 +70,8 @@ export interface MergeResult<T> {
  * room left, in name order, and `counts.truncated` says whether some did not fit. A person who
  * wants to take over an entry credbroker published removes its name from the annotation.
  */
-export function mergeFunctionList<T>(input: MergeInput<T>, keyOf: (item: T) => string): MergeResult<T> {
+export function mergeFunctionList<T extends object>(input: MergeInput<T>, field: FunctionListField): MergeResult<T> {
+  const keyOf = (e: T): string => entryKey(field, e);
   const cap = input.maxFunctions ?? DEFAULT_MAX_FUNCTIONS;
   const owned = new Set(parsePublishedAnnotation(input.publishedAnnotation));
   const hand = input.current.filter((e) => !owned.has(keyOf(e)));
@@ -122,16 +92,6 @@ export function mergeFunctionList<T>(input: MergeInput<T>, keyOf: (item: T) => s
   };
 }
 
-/** mergeFunctionList for `spec.aws.lambdaFunctions`, keyed by logicalName. */
-export function mergeLambdaFunctions(input: MergeInput<LambdaFunctionSpec>): MergeResult<LambdaFunctionSpec> {
-  return mergeFunctionList(input, (e) => e.logicalName);
-}
-
-/** mergeFunctionList for `spec.azure.functions`, keyed by functionName. */
-export function mergeAzureFunctions(input: MergeInput<AzureFunctionSpec>): MergeResult<AzureFunctionSpec> {
-  return mergeFunctionList(input, (e) => e.functionName);
-}
-
 /** Reads the annotation value; tolerant of spaces and empty items, since people may edit it. Pure. */
 export function parsePublishedAnnotation(value: string | undefined): string[] {
   if (value === undefined) return [];
@@ -143,34 +103,14 @@ export function listsEqual<T>(a: readonly T[], b: readonly T[]): boolean {
   return a.length === b.length && canonicalJson(a) === canonicalJson(b);
 }
 
-export interface FunctionListPatch<S> {
-  metadata: { resourceVersion?: string; annotations: Record<string, string | null> };
-  spec: S;
-}
-
 /**
- * The JSON merge patch that writes a merged Lambda list and its annotation. Pure. With
- * `resourceVersion` the API server refuses it (409) if the object changed since it was read,
- * so a concurrent edit is re-read and merged rather than overwritten. A merge patch replaces
- * arrays whole and touches nothing else in `spec`.
+ * The JSON merge patch that writes a merged list into `spec.<type>.<list>` and its annotation.
+ * Pure. With `resourceVersion` the API server refuses it (409) if the object changed since it
+ * was read, so a concurrent edit is re-read and merged rather than overwritten. A merge patch
+ * replaces arrays whole and touches nothing else in `spec`.
  */
-export function lambdaFunctionsPatch(
-  result: MergeResult<LambdaFunctionSpec>,
-  resourceVersion?: string,
-): FunctionListPatch<{ aws: { lambdaFunctions: LambdaFunctionSpec[] } }> {
-  return { metadata: patchMetadata(result.publishedAnnotation, resourceVersion), spec: { aws: { lambdaFunctions: result.items } } };
-}
-
-/** As lambdaFunctionsPatch, for `spec.azure.functions`. */
-export function azureFunctionsPatch(
-  result: MergeResult<AzureFunctionSpec>,
-  resourceVersion?: string,
-): FunctionListPatch<{ azure: { functions: AzureFunctionSpec[] } }> {
-  return { metadata: patchMetadata(result.publishedAnnotation, resourceVersion), spec: { azure: { functions: result.items } } };
-}
-
-function patchMetadata(published: string | null, resourceVersion: string | undefined): FunctionListPatch<unknown>["metadata"] {
-  const metadata: FunctionListPatch<unknown>["metadata"] = { annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: published } };
+export function functionListPatch(field: FunctionListField, result: MergeResult<object>, resourceVersion?: string): JsonObject {
+  const metadata: JsonObject = { annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: result.publishedAnnotation } };
   if (resourceVersion !== undefined) metadata.resourceVersion = resourceVersion;
-  return metadata;
+  return { metadata, spec: { [field.type]: { [field.list]: result.items } } };
 }

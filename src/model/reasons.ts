@@ -35,6 +35,8 @@ export const REASONS = [
   "ProviderUnavailable",
   "Throttled",
   "Timeout",
+  // this replica lost its lease mid-reconcile: the new leader carries on (never a condition)
+  "NotLeader",
   // catch-all for faults in credbroker itself
   "InternalError",
 ] as const;
@@ -47,6 +49,7 @@ export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   "ProviderUnavailable",
   "Throttled",
   "Timeout",
+  "NotLeader",
   "InternalError",
 ]);
 

@@ -156,8 +156,3 @@ export function servicePrincipalFromFlatKeys(bag: SecretKeyBag): AzureServicePri
   }
   return sealed(sp);
 }
-
-/** Kinds by layout, exported for tests and for sources that report what they found. */
-export function kindOfLayout(layout: SecretLayout): SecretMaterialKind {
-  return LAYOUT_KIND[layout];
-}

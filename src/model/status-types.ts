@@ -4,7 +4,6 @@ import type { Condition } from "./conditions.js";
 export const STATUS_STATES = ["Pending", "Accepted", "Rejected", "Warning"] as const;
 export type StatusState = (typeof STATUS_STATES)[number];
 
-export const DEFAULT_STATUS_KEY = "credbroker";
 export const DEFAULT_REPORTED_BY = "credbroker";
 export const MAX_REASON_BYTES = 1024;
 

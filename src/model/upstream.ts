@@ -69,6 +69,15 @@ export type CloudUpstream =
 export type UpstreamKind = CloudUpstream["kind"];
 export const CLOUD_UPSTREAM_KINDS: readonly UpstreamKind[] = ["aws", "azure", "awsEc2"];
 
+/** Where an upstream keeps the function list credbroker publishes, `spec.<type>.<list>`, entries named by `key` (each provider says, per kind). */
+export interface FunctionListField {
+  type: string;
+  list: string;
+  /** The entry field that names an entry (unique within the list, never containing a comma). */
+  key: string;
+}
+
+
 /** An upstream of a type credbroker does not handle (static, kube, gcp, ...). */
 export interface OtherUpstream {
   kind: "other";
@@ -140,6 +149,11 @@ export function parseUpstream(obj: unknown): ParsedUpstream {
   if (spec.awsEc2 !== undefined && spec.awsEc2 !== null) return { kind: "awsEc2", meta, spec: parseAwsEc2(spec.awsEc2, meta.namespace) };
   const upstreamType = Object.keys(spec).find((k) => !COMMON_SPEC_KEYS.has(k));
   return { kind: "other", meta, upstreamType };
+}
+
+/** "type static is not aws, azure or awsEc2": why credbroker leaves an upstream alone. Pure. */
+export function notManagedBecause(u: OtherUpstream): string {
+  return `type ${u.upstreamType ?? "unknown"} is not ${listed(CLOUD_UPSTREAM_KINDS.slice(0, -1)).replace(/ and /, ", ")} or ${CLOUD_UPSTREAM_KINDS.at(-1) ?? ""}`;
 }
 
 /** True for the upstream types credbroker verifies. */

@@ -1,6 +1,6 @@
 // All credbroker_* Prometheus metrics in one object with its own registry (no global default registry).
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { CloudTelemetry, GaugeLike, Labels, SecretsTelemetry } from "../runtime/telemetry.js";
+import type { CloudTelemetry, Labels, SecretsTelemetry } from "../runtime/telemetry.js";
 
 export class Metrics implements SecretsTelemetry, CloudTelemetry {
   readonly registry = new Registry();
@@ -46,9 +46,4 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
   async render(): Promise<string> {
     return this.registry.metrics();
   }
-}
-
-/** Adapts a prom-client gauge to the narrow GaugeLike shape. */
-export function asGaugeLike(g: Gauge): GaugeLike {
-  return { set: (labels, value) => g.set(labels, value) };
 }

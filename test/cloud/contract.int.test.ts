@@ -1,11 +1,11 @@
-// Runs the cloud provider contract against AwsProvider and AzureProvider, raw and behind the shared CloudVerifier.
+// Runs the cloud provider contract against AwsProvider and AzureProvider, raw and behind the shared SharedProvider.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { AwsProvider } from "../../src/cloud/aws/aws-provider.js";
 import { AzureProvider } from "../../src/cloud/azure/azure-provider.js";
 import type { AwsDiscoverRequest, AwsVerifyRequest, AzureDiscoverRequest, AzureVerifyRequest, CloudProvider } from "../../src/cloud/provider.js";
-import { CloudVerifier } from "../../src/cloud/shared/cloud-verifier.js";
+import { SharedProvider } from "../../src/cloud/shared/shared-provider.js";
 import { loadTrustedCas } from "../../src/cloud/shared/tls.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../src/model/function-filter.js";
 import { silentCloudTelemetry } from "../../src/runtime/telemetry.js";
@@ -18,7 +18,7 @@ const SOME = parseFunctionFilter("*a*,!zeta", "test");
 
 type Wrap = <V, D extends V>(p: CloudProvider<V, D>) => CloudProvider<V, D>;
 const raw: Wrap = (p) => p;
-const shared: Wrap = (p) => new CloudVerifier(p, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: silentCloudTelemetry() });
+const shared: Wrap = (p) => new SharedProvider(p, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: silentCloudTelemetry() });
 
 async function awsFixture(wrap: Wrap): Promise<ContractFixture<AwsVerifyRequest, AwsDiscoverRequest>> {
   const aws = await createAwsEmulator();
@@ -77,6 +77,6 @@ async function azureFixture(wrap: Wrap): Promise<ContractFixture<AzureVerifyRequ
 }
 
 describeCloudProviderContract("AwsProvider", () => awsFixture(raw));
-describeCloudProviderContract("AwsProvider behind CloudVerifier", () => awsFixture(shared));
+describeCloudProviderContract("AwsProvider behind SharedProvider", () => awsFixture(shared));
 describeCloudProviderContract("AzureProvider", () => azureFixture(raw));
-describeCloudProviderContract("AzureProvider behind CloudVerifier", () => azureFixture(shared));
+describeCloudProviderContract("AzureProvider behind SharedProvider", () => azureFixture(shared));

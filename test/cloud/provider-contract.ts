@@ -39,7 +39,7 @@ export function describeCloudProviderContract<V, D extends V>(name: string, setu
       expect(result.status).toBe("valid");
       if (result.status === "valid") {
         expect(result.identity.provider).toBe(f.provider.name);
-        expect(result.identity.account).not.toBe("");
+        expect(result.identity.provider === "aws" ? result.identity.account : result.identity.clientId).not.toBe("");
       }
     });
 

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeUpstreamApi } from "../../src/controller/kube-upstreams.js";
 import { publish, type PublishDeps } from "../../src/controller/publisher.js";
-import type { Evaluation } from "../../src/controller/evaluate.js";
+import type { Evaluation } from "../../src/model/evaluation.js";
+import { LAMBDA_FUNCTION_LIST } from "../support/function-lists.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import { createKubeEmulator, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
 import { adminKubeConfig } from "./helpers.js";
@@ -15,7 +16,7 @@ const evaluation: Evaluation = {
     { type: "DiscoveryPermitted", status: "True", reason: "Listed", message: "listed" },
   ],
   discovered: {
-    kind: "aws",
+    field: LAMBDA_FUNCTION_LIST,
     entries: [
       { logicalName: "alpha", lambdaFunctionName: "alpha", qualifier: "$LATEST" },
       { logicalName: "beta", lambdaFunctionName: "beta", qualifier: "$LATEST" },
@@ -32,6 +33,7 @@ describe("publisher", () => {
     deps = {
       api: createKubeUpstreamApi(adminKubeConfig(kube)),
       settings: { statusKey: "credbroker", heartbeatMs: 600_000, maxFunctions: 500, reportedBy: "credbroker" },
+      clock: { now: Date.now },
       canWrite: () => true,
       onWrite: (kind, result) => writes.push(`${kind}:${result}`),
     };

@@ -25,7 +25,7 @@ describe("upstream state metrics after a delete", () => {
     const u = sandbox.kube.get(UPSTREAMS, NS, name);
     return u === undefined ? undefined : readOwnStatus(u, "credbroker");
   };
-  const published = async () => (await broker.metrics.reconciles.get()).values.filter((v) => v.labels.outcome === "published").reduce((sum, v) => sum + v.value, 0);
+  const published = async () => (await broker.metrics.reconciles.get()).values.filter((v) => v.labels.outcome === "written").reduce((sum, v) => sum + v.value, 0);
   const acceptedGauge = async () => (await broker.metrics.upstreamsByState.get()).values.find((v) => v.labels.state === "Accepted")?.value ?? 0;
 
   beforeAll(async () => {

@@ -2,14 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ValidateFunction } from "ajv";
 import { buildStatusEntry, statusPatch } from "../../src/model/status.js";
-import {
-  azureEntries,
-  azureFunctionsPatch,
-  lambdaEntries,
-  lambdaFunctionsPatch,
-  mergeAzureFunctions,
-  mergeLambdaFunctions,
-} from "../../src/model/function-list.js";
+import { azureEntries, azureFunctionsPatch, lambdaEntries, lambdaFunctionsPatch, mergeAzureFunctions, mergeLambdaFunctions } from "../support/function-lists.js";
 import { MATCH_ALL } from "../../src/model/function-filter.js";
 import { parseUpstream } from "../../src/model/upstream.js";
 import { applyMergePatch } from "../../src/sandbox/kube/merge-patch.js";

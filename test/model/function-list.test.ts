@@ -2,15 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../src/model/errors.js";
 import { functionMatches, MATCH_ALL, parseFunctionFilter, parseLambdaQualifiers } from "../../src/model/function-filter.js";
-import {
-  azureEntries,
-  lambdaEntries,
-  lambdaFunctionsPatch,
-  listsEqual,
-  mergeAzureFunctions,
-  mergeLambdaFunctions,
-  PUBLISHED_FUNCTIONS_ANNOTATION,
-} from "../../src/model/function-list.js";
+import { listsEqual, PUBLISHED_FUNCTIONS_ANNOTATION } from "../../src/model/function-list.js";
+import { azureEntries, lambdaEntries, lambdaFunctionsPatch, mergeAzureFunctions, mergeLambdaFunctions } from "../support/function-lists.js";
 import type { LambdaFunctionSpec } from "../../src/model/upstream.js";
 
 const FIELD = 'metadata.annotations["x"]';

@@ -9,13 +9,12 @@ import type {
   AwsDiscoverRequest,
   AwsVerifyRequest,
   CacheKeyParts,
-  CloudIdentity,
   DiscoverContext,
   DiscoverResult,
   VerifyResult,
   WidenedDiscovery,
 } from "../provider.js";
-import { discoverFailure, verdictOf } from "../shared/call-error.js";
+import { discoverFailure, verdictOf, type VerifiedIdentity } from "../../model/cloud-results.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
 import { KeyedPacer } from "../../runtime/pacing/keyed-pacer.js";
@@ -151,7 +150,7 @@ export class AwsProvider implements AwsCloudProvider {
     try {
       const caller = await this.callerCredentials(request, false);
       const client = this.clients.lambda(request.region, caller.keys);
-      const paceKey = `${identity.account}/${request.region}`;
+      const paceKey = `${accountOf(identity)}/${request.region}`;
       const functions = await sweepLambda(client, request, (operation, call) => this.paced(paceKey, operation, caller.secrets, call), this.options.settings.aliasConcurrency);
       return { status: "listed", functions, warnings: [] };
     } catch (err) {
@@ -170,7 +169,7 @@ export class AwsProvider implements AwsCloudProvider {
     this.clients.close();
   }
 
-  private async identify(request: AwsVerifyRequest): Promise<CloudIdentity> {
+  private async identify(request: AwsVerifyRequest): Promise<{ provider: "aws"; account: string; arn: string }> {
     const caller = await this.callerCredentials(request, true);
     const sts = this.clients.sts(request.region, caller.keys);
     const out = await instrumentedCall(this.ctx, "sts:GetCallerIdentity", caller.secrets, () => sts.send(new GetCallerIdentityCommand({})));
@@ -240,6 +239,11 @@ export class AwsProvider implements AwsCloudProvider {
       }
     }
   }
+}
+
+/** The account an AWS identity lives in (the pacing key); "" for a foreign identity, which cannot occur. */
+function accountOf(identity: VerifiedIdentity): string {
+  return identity.provider === "aws" ? identity.account : "";
 }
 
 /** The secret parts of a request, for fingerprints and scrubbing; `ambient` stands for the broker's own identity. */

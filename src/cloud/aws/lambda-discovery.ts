@@ -3,7 +3,7 @@ import { ListAliasesCommand, ListFunctionsCommand, type LambdaClient } from "@aw
 import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import { compileFunctionFilter } from "../../model/function-filter.js";
 import type { AwsDiscoverRequest, DiscoveredFunction } from "../provider.js";
-import { sortLambda } from "./discovered.js";
+import { sortLambda } from "./lambda-entries.js";
 
 type AwsFunction = Extract<DiscoveredFunction, { provider: "aws" }>;
 

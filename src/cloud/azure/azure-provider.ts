@@ -10,7 +10,6 @@ import type {
   AzureDiscoverRequest,
   AzureVerifyRequest,
   CacheKeyParts,
-  CloudIdentity,
   DiscoveredFunction,
   DiscoverContext,
   DiscoverResult,
@@ -18,7 +17,8 @@ import type {
   WidenedDiscovery,
 } from "../provider.js";
 import type { TokenCredential } from "@azure/identity";
-import { CloudCallError, discoverFailure, verdictOf } from "../shared/call-error.js";
+import { discoverFailure, verdictOf, type VerifiedIdentity } from "../../model/cloud-results.js";
+import { CloudCallError } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
 import { liftFilter } from "../shared/widen.js";
@@ -136,7 +136,7 @@ export class AzureProvider implements AzureCloudProvider {
   }
 
   /** Token, then the app; throws CloudCallError / ValidationError. */
-  private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: FunctionAppRef; identity: CloudIdentity; secrets: string[] }> {
+  private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: FunctionAppRef; identity: VerifiedIdentity; secrets: string[] }> {
     const p = request.principal;
     const secrets = [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
     const { settings } = this.options;
@@ -154,7 +154,7 @@ export class AzureProvider implements AzureCloudProvider {
         throw new CloudCallError("FunctionAppNotFound", "azure", "arm:sites.list", `azure function app ${request.functionAppName} not found in subscription ${p.subscriptionId}`, { code: "ResourceNotFound" });
       }
     }
-    return { arm, app, secrets, identity: { provider: "azure", account: p.subscriptionId, arn: p.clientId, tenant: p.tenantId } };
+    return { arm, app, secrets, identity: { provider: "azure", tenantId: p.tenantId, clientId: p.clientId, subscriptionId: p.subscriptionId } };
   }
 
   private clientsFor(p: AzureServicePrincipal): { credential: TokenCredential; arm: ArmFunctionApps } {

@@ -1,7 +1,7 @@
 // The error every cloud call turns into: a reason, the provider's own error code, and never a secret or request id.
 import { CredbrokerError } from "../../model/errors.js";
 import type { Reason } from "../../model/reasons.js";
-import type { CloudName, DiscoverResult, VerifyResult } from "../provider.js";
+import type { CloudName } from "../provider.js";
 
 export interface CloudCallErrorOptions {
   /** The provider's error code (`InvalidClientTokenId`, `AADSTS7000215`, `AuthorizationFailed`); codes are not secret. */
@@ -19,24 +19,12 @@ export class CloudCallError extends CredbrokerError {
   readonly operation: string;
   readonly code: string | undefined;
   readonly httpStatus: number | undefined;
-  readonly retryAfterMs: number | undefined;
 
   constructor(reason: Reason, provider: CloudName, operation: string, message: string, options: CloudCallErrorOptions = {}) {
-    super(reason, message, options.cause === undefined ? {} : { cause: options.cause });
+    super(reason, message, { ...(options.cause === undefined ? {} : { cause: options.cause }), retryAfterMs: options.retryAfterMs });
     this.provider = provider;
     this.operation = operation;
     this.code = options.code;
     this.httpStatus = options.httpStatus;
-    this.retryAfterMs = options.retryAfterMs;
   }
-}
-
-/** `rejected` for a permanent reason, `unknown` for a transient one. Pure. */
-export function verdictOf(error: CredbrokerError): { status: "rejected" | "unknown"; error: CredbrokerError } {
-  return { status: error.retryable ? "unknown" : "rejected", error };
-}
-
-/** A failed verification as a discovery result (a discovery cannot list what it cannot authenticate). Pure. */
-export function discoverFailure(result: Exclude<VerifyResult, { status: "valid" }>): DiscoverResult {
-  return { status: result.status, error: result.error };
 }

@@ -60,7 +60,21 @@ export interface WatchLoopOptions {
   onEvent(type: WatchEventType, obj: WatchedObject): void;
   /** Called once, after the first complete list has been reported. */
   onSynced(): void;
+  /**
+   * Called each time the loop restarts its list/watch (each one counted in `restarts`), before any
+   * backoff wait, with why the last round ended:
+   * - `expired`: a 410 Gone (resourceVersion too old), as an ERROR event or an HTTP answer; the loop relists.
+   * - `error`: anything else that failed (HTTP error, broken or malformed stream, a list that failed); backoff, then
+   *   a watch from the last resourceVersion (or a list, if the list was what failed).
+   * - `stalled`: nothing arrived, not even a bookmark, for `stallTimeoutMs`; backoff, then a watch.
+   * - `closed`: the server ended the watch cleanly (its timeoutSeconds, a proxy's idle close); backoff, then a watch.
+   * Never called for stop(). Must not throw (a throw is logged and ignored).
+   */
+  onRestart?: (cause: WatchRestartCause) => void;
 }
+
+/** Why the loop restarted; see `WatchLoopOptions.onRestart`. */
+export type WatchRestartCause = "expired" | "error" | "stalled" | "closed";
 
 export interface WatchLoop {
   /** Starts listing and watching in the background; idempotent. */
@@ -77,6 +91,8 @@ export interface WatchLoop {
 
 /** Why one list+watch round ended. */
 type Outcome = "gone" | "error" | "ended" | "stalled" | "stopped";
+
+const RESTART_CAUSE: Record<Exclude<Outcome, "stopped">, WatchRestartCause> = { gone: "expired", error: "error", ended: "closed", stalled: "stalled" };
 
 function objectKey(meta: WatchedMeta): string {
   return meta.namespace === undefined || meta.namespace === "" ? meta.name : `${meta.namespace}/${meta.name}`;
@@ -165,6 +181,7 @@ class ListWatchLoop implements WatchLoop {
       }
       if (this.stopped || outcome === "stopped") break;
       this.restartCount++;
+      this.reportRestart(RESTART_CAUSE[outcome]);
       if (outcome === "gone") {
         needList = true;
         // A relist answers a 410 at once; a second 410 in a row means something is off, so back off.
@@ -184,6 +201,15 @@ class ListWatchLoop implements WatchLoop {
       await this.sleeper.sleep(delayMs);
     }
     this.current = undefined;
+  }
+
+  private reportRestart(cause: WatchRestartCause): void {
+    try {
+      this.o.onRestart?.(cause);
+    } catch (err) {
+      // Like a throwing event handler: a bug in the caller, which must not end the loop.
+      this.o.logger?.error({ path: this.o.path, err }, "watch restart handler threw");
+    }
   }
 
   private query(extra: Record<string, string>): string {

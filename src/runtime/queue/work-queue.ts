@@ -16,9 +16,10 @@ export interface AddOptions {
 export interface RetryOptions {
   /**
    * Start no earlier than this many ms from now, e.g. a server's Retry-After. It lengthens the
-   * backoff delay, never shortens it; a negative or non-finite value is ignored.
+   * backoff delay, never shortens it; undefined, a negative or a non-finite value is ignored
+   * (undefined is accepted so an optional `retryAfterMs` can be passed straight through).
    */
-  notBeforeMs?: number;
+  notBeforeMs?: number | undefined;
 }
 
 export type QueueEventType = "added" | "started" | "done" | "retried" | "dropped";
@@ -166,10 +167,10 @@ export class WorkQueue {
     const run = this.running.get(key);
     if (run?.removed === true) return undefined;
     const failures = this.failures.get(key) ?? 0;
-    const notBeforeMs = options.notBeforeMs;
-    // The backoff is drawn even when Retry-After wins, so the jitter sequence does not depend on the server's answer.
     const backoffMs = backoffDelayMs(this.backoff, failures, this.random);
-    const delayMs = notBeforeMs !== undefined && Number.isFinite(notBeforeMs) ? Math.max(backoffMs, Math.ceil(notBeforeMs)) : backoffMs;
+    const notBeforeMs = options.notBeforeMs ?? 0;
+    // Rounded up: "not before" must hold even for a fractional value.
+    const delayMs = Number.isFinite(notBeforeMs) ? Math.max(backoffMs, Math.ceil(notBeforeMs)) : backoffMs;
     this.failures.set(key, failures + 1);
     const ran = run?.priority ?? this.pending.get(key)?.priority ?? "routine";
     const priority: Priority = ran === "forced" ? "new" : ran;

@@ -3,6 +3,7 @@ import type { Logger } from "pino";
 import type { SecretMaterial } from "../../model/credentials.js";
 import { SecretNotFoundError, SecretSourceUnavailableError, toCredbrokerError } from "../../model/errors.js";
 import { isObject } from "../../model/fields.js";
+import { nameOf, resourceVersionOf } from "../../model/object-meta.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
@@ -70,7 +71,7 @@ export class KubernetesSecretSource implements SecretSource {
         } finally {
           read.end();
         }
-        version = resourceVersionOf(isObject(secret) ? secret.metadata : undefined) ?? "";
+        version = (isObject(secret) ? resourceVersionOf(secret) : undefined) ?? "";
         if (!read.overtaken(version)) break;
         this.cache.markStale(ref, null);
         if (attempt >= 2) throw new SecretSourceUnavailableError(`Kubernetes Secret ${ref.namespace}/${ref.name} kept changing while it was read`);
@@ -123,12 +124,14 @@ export class KubernetesSecretSource implements SecretSource {
    */
   handleSecretEvent(type: string, metadata: unknown): boolean {
     if (type !== "ADDED" && type !== "MODIFIED" && type !== "DELETED") return false;
-    if (!isObject(metadata) || typeof metadata.namespace !== "string" || typeof metadata.name !== "string") return false;
-    const ref: SecretRef = { namespace: metadata.namespace, name: metadata.name };
+    // The controller hands over only `metadata`; wrapped, it is an object the readers understand.
+    const object = { metadata };
+    const ref: SecretRef = nameOf(object);
+    if (ref.namespace === "" || ref.name === "") return false;
     const reading = this.reads.get(refKey(ref));
     if (reading !== undefined) {
       reading.events++;
-      reading.lastVersion = type === "DELETED" ? null : (resourceVersionOf(metadata) ?? null);
+      reading.lastVersion = type === "DELETED" ? null : (resourceVersionOf(object) ?? null);
     }
     const entry = this.cache.peek(ref);
     if (entry === undefined) return false;
@@ -136,23 +139,12 @@ export class KubernetesSecretSource implements SecretSource {
       if (entry.version === null) return false;
       this.cache.rememberAbsent(ref, entry.location);
     } else {
-      const version = resourceVersionOf(metadata) ?? null;
+      const version = resourceVersionOf(object) ?? null;
       if (version !== null && version === entry.version) return false;
       this.cache.markStale(ref, version);
     }
     this.options.logger.info({ location: entry.location, change: type === "DELETED" ? "deleted" : "rotated" }, "Kubernetes Secret changed");
     this.listeners.notify(ref);
-    return true;
-  }
-
-  /**
-   * Drops the cached material of `ref` (the next resolve reads the API server) without notifying;
-   * for a controller that relisted after a broken watch. Returns whether `ref` was tracked.
-   */
-  invalidate(ref: SecretRef): boolean {
-    const entry = this.cache.peek(ref);
-    if (entry === undefined) return false;
-    this.cache.markStale(ref, entry.version);
     return true;
   }
 
@@ -166,12 +158,6 @@ export class KubernetesSecretSource implements SecretSource {
     this.cache.clear();
     return Promise.resolve();
   }
-}
-
-function resourceVersionOf(metadata: unknown): string | undefined {
-  if (!isObject(metadata)) return undefined;
-  const rv = metadata.resourceVersion;
-  return typeof rv === "string" && rv !== "" ? rv : undefined;
 }
 
 /** Builds the source over client-node for `kubeConfig`. No I/O until the first resolve. */

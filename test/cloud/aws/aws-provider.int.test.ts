@@ -1,12 +1,12 @@
 // AwsProvider against the AWS emulator with the real SDK clients: every reason, rejected vs unknown, and no secret anywhere.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AwsProvider, type AwsProviderSettings } from "../../../src/cloud/aws/aws-provider.js";
-import { toDiscoveredLambda } from "../../../src/cloud/aws/discovered.js";
+import { toDiscoveredLambda } from "../../../src/cloud/aws/lambda-entries.js";
 import type { AwsVerifyRequest } from "../../../src/cloud/provider.js";
 import type { Config } from "../../../src/config.js";
 import type { AwsCredentials } from "../../../src/model/credentials.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../../src/model/function-filter.js";
-import { lambdaEntries } from "../../../src/model/function-list.js";
+import { lambdaEntries } from "../../support/function-lists.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createAwsEmulator, type AwsEmulator } from "../../../src/sandbox/aws/index.js";
 import { ErrorCollector } from "../leak-check.js";

@@ -1,12 +1,12 @@
 // Sharing and pacing at fleet scale against the AWS emulator: 1,000 upstreams on 10 credentials, and 5,000 functions in one account-region.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AwsProvider } from "../../../src/cloud/aws/aws-provider.js";
-import { toDiscoveredLambda } from "../../../src/cloud/aws/discovered.js";
+import { toDiscoveredLambda } from "../../../src/cloud/aws/lambda-entries.js";
 import type { AwsDiscoverRequest } from "../../../src/cloud/provider.js";
-import { CloudVerifier } from "../../../src/cloud/shared/cloud-verifier.js";
+import { SharedProvider } from "../../../src/cloud/shared/shared-provider.js";
 import type { AwsCredentials } from "../../../src/model/credentials.js";
 import { MATCH_ALL, parseFunctionFilter } from "../../../src/model/function-filter.js";
-import { lambdaEntries, mergeLambdaFunctions } from "../../../src/model/function-list.js";
+import { lambdaEntries, mergeLambdaFunctions } from "../../support/function-lists.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createAwsEmulator, type AwsEmulator } from "../../../src/sandbox/aws/index.js";
 
@@ -39,7 +39,7 @@ describe("shared verification at fleet scale", () => {
   });
 
   it("costs at most one GetCallerIdentity and one ListFunctions sweep per credential and region per interval for 1,000 concurrent upstreams", async () => {
-    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics, concurrency: 8 });
+    const verifier = new SharedProvider(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics, concurrency: 8 });
     const upstreams: AwsDiscoverRequest[] = Array.from({ length: 1000 }, (_, i) => ({
       kind: "aws",
       region: REGIONS[i % 2] as string,
@@ -69,7 +69,7 @@ describe("shared verification at fleet scale", () => {
     for (const team of ["orders", "payments", "search"]) {
       for (let i = 0; i < 40; i++) aws.addFunction(account, "eu-west-1", { name: `${team}-${i}`, versions: 1, aliases: [{ name: "live", version: 1 }] });
     }
-    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics });
+    const verifier = new SharedProvider(provider, { cacheTtlMs: 60_000, clock: { now: () => now }, telemetry: metrics });
     const team = (prefix: string, qualifiers: AwsDiscoverRequest["qualifiers"]): AwsDiscoverRequest => ({
       kind: "aws",
       region: "eu-west-1",

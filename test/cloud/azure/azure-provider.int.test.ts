@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { AzureProvider, type AzureProviderSettings } from "../../../src/cloud/azure/azure-provider.js";
 import type { AzureDiscoverRequest, AzureVerifyRequest } from "../../../src/cloud/provider.js";
-import { CloudVerifier } from "../../../src/cloud/shared/cloud-verifier.js";
+import { SharedProvider } from "../../../src/cloud/shared/shared-provider.js";
 import { loadTrustedCas } from "../../../src/cloud/shared/tls.js";
 import type { Config } from "../../../src/config.js";
 import type { AzureFunctionKeys, AzureServicePrincipal } from "../../../src/model/credentials.js";
@@ -88,7 +88,7 @@ describe("AzureProvider against the Azure emulator", () => {
 
   it("verifies a client secret: token, then the app in the principal's resource group", async () => {
     const result = collector.add(await provider.verify(req()));
-    expect(result).toEqual({ status: "valid", identity: { provider: "azure", account: SUB, arn: CLIENT, tenant: TENANT } });
+    expect(result).toEqual({ status: "valid", identity: { provider: "azure", tenantId: TENANT, clientId: CLIENT, subscriptionId: SUB } });
   });
 
   it("finds the app across the subscription when no resource group is given", async () => {
@@ -154,7 +154,7 @@ describe("AzureProvider against the Azure emulator", () => {
   });
 
   it("behind the shared layer, lists once for upstreams that differ only by filter, but not when keys are checked", async () => {
-    const verifier = new CloudVerifier(provider, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: metrics });
+    const verifier = new SharedProvider(provider, { cacheTtlMs: 60_000, clock: { now: Date.now }, telemetry: metrics });
     const filtered = (filter: string, apiKeys?: AzureFunctionKeys): AzureDiscoverRequest => ({ ...req(), filter: parseFunctionFilter(filter, "f"), ...(apiKeys ? { apiKeys } : {}) });
     azure.counters.reset();
     const [orders, others] = await Promise.all([verifier.discover(filtered("create-*")), verifier.discover(filtered("!create-*"))]);

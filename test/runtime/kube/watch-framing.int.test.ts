@@ -1,11 +1,11 @@
 // The watch loop against a raw HTTP server playing the framings a real kube-apiserver (or a proxy in front of it) sends:
-// ERROR events before a separate end, resets, torn lines, garbage. The loop must keep delivering and never crash the process.
+// ERROR events before a separate end, resets, torn lines, garbage. The loop must keep delivering, say why it restarted, and never crash the process.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { KubeConfig } from "@kubernetes/client-node";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createSystemClock } from "../../../src/runtime/clock.js";
-import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
+import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchRestartCause, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
 import { waitFor } from "../../controller/helpers.js";
 
 type Script = (res: ServerResponse, req: IncomingMessage) => void;
@@ -286,6 +286,67 @@ const scenarios: Scenario[] = [
   },
 ];
 
+interface CauseScenario {
+  cause: WatchRestartCause;
+  how: string;
+  watch?: Script;
+  list?: Script;
+  overrides?: Partial<WatchLoopOptions>;
+}
+
+/** One scripted round per restart cause; the round after it is the server's default watch, which delivers `next-<n>`. */
+const causeScenarios: CauseScenario[] = [
+  {
+    cause: "expired",
+    how: "an ERROR 410 event",
+    watch: (res) => {
+      watchHead(res);
+      res.write(eventLine("ERROR", statusObject(410, "Expired")));
+      setImmediate(() => res.end());
+    },
+  },
+  {
+    cause: "expired",
+    how: "a list answered 410 (an expired continue token)",
+    list: (res) => {
+      res.writeHead(410, { "content-type": "application/json" });
+      res.end(JSON.stringify(statusObject(410, "Expired")));
+    },
+  },
+  {
+    cause: "error",
+    how: "an ERROR 500 event",
+    watch: (res) => {
+      watchHead(res);
+      res.write(eventLine("ERROR", statusObject(500, "InternalError")));
+    },
+  },
+  {
+    cause: "error",
+    how: "a list answered 500",
+    list: (res) => {
+      res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify(statusObject(500, "InternalError")));
+    },
+  },
+  {
+    cause: "stalled",
+    how: "a watch that sends nothing past the stall timeout",
+    // Silent from the start; the default watch after it delivers at once.
+    watch: (res) => watchHead(res),
+    overrides: { stallTimeoutMs: 150 },
+  },
+  {
+    cause: "closed",
+    how: "a watch the server ends cleanly",
+    watch: (res) => {
+      watchHead(res);
+      res.write(eventLine("BOOKMARK", { kind: "Upstream", metadata: { resourceVersion: "10" } }));
+      setImmediate(() => res.end());
+    },
+  },
+];
+
 function fakeKubeConfig(server: string): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -351,6 +412,34 @@ describe("watch loop against the real server's framings", () => {
     expect(names(events)).not.toContain("torn");
     for (const e of events) expect(e.obj.metadata).not.toHaveProperty("managedFields");
     await loop.stop();
+    expect(crashes).toEqual([]);
+  });
+
+  it.each(causeScenarios)("reports a restart after $how to onRestart as $cause", async (s) => {
+    const causes: WatchRestartCause[] = [];
+    const { loop, events } = await run(s.watch ? [s.watch] : [], s.list ? [s.list] : [], { ...s.overrides, onRestart: (cause) => causes.push(cause) });
+    await waitFor("an event from a later watch", () => names(events).some((n) => n.startsWith("next-")));
+    // The default watch goes quiet after its one event, so with a short stall timeout it may stall too before this check.
+    expect(causes[0]).toBe(s.cause);
+    if (s.overrides?.stallTimeoutMs === undefined) expect(causes).toEqual([s.cause]);
+    expect(causes).toHaveLength(loop.restarts);
+    expect(crashes).toEqual([]);
+  });
+
+  it("keeps running when onRestart throws", async () => {
+    const failing: Script = (res) => {
+      watchHead(res);
+      res.end();
+    };
+    let calls = 0;
+    const { events } = await run([failing, failing], [], {
+      onRestart: () => {
+        calls++;
+        throw new Error("handler bug");
+      },
+    });
+    await waitFor("an event after two restarts", () => names(events).some((n) => n.startsWith("next-")));
+    expect(calls).toBe(2);
     expect(crashes).toEqual([]);
   });
 

@@ -1,18 +1,20 @@
-// The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls; none may crash the process.
+// The list+watch loop against the Kubernetes emulator: initial list, live changes, outages, 410 relists, metadata-only secrets, stalls, server closes and their restart causes; none may crash the process.
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSystemClock } from "../../../src/runtime/clock.js";
-import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
+import { createWatchLoop, type WatchEventType, type WatchLoop, type WatchLoopOptions, type WatchRestartCause, type WatchedObject } from "../../../src/runtime/kube/watch-loop.js";
 import { createKubeEmulator, SECRETS, UPSTREAMS, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
 import { adminKubeConfig, upstream, waitFor } from "../../controller/helpers.js";
 
-/** Mirrors what the caller would keep: key → resourceVersion, plus every event in order. */
+/** Mirrors what the caller would keep: key → resourceVersion, plus every event and restart cause in order. */
 function recorder() {
   const state = new Map<string, string>();
   const events: Array<{ type: WatchEventType; key: string; rv: string; obj: WatchedObject }> = [];
+  const restarts: WatchRestartCause[] = [];
   let synced = 0;
   return {
     state,
     events,
+    restarts,
     get syncedCalls() {
       return synced;
     },
@@ -60,6 +62,7 @@ function startLoop(emulator: KubeEmulator, rec: ReturnType<typeof recorder>, ove
     stallTimeoutMs: 10_000,
     onEvent: (type, obj) => rec.onEvent(type, obj),
     onSynced: () => rec.onSynced(),
+    onRestart: (cause) => rec.restarts.push(cause),
     ...overrides,
   });
   loops.push(loop);
@@ -136,6 +139,10 @@ describe("watch loop", () => {
     expect(rec.events.filter((e) => e.type === "deleted").map((e) => e.key)).toEqual([keys[1]]);
     expectNoDuplicates(rec.events);
     expect(rec.syncedCalls).toBe(1);
+    // Dropped connections and refused requests are errors; a short outage leaves the history intact, so no relist.
+    expect(rec.restarts.length).toBeGreaterThan(0);
+    expect(new Set(rec.restarts)).toEqual(new Set(["error"]));
+    expect(rec.restarts).toHaveLength(loop.restarts);
   });
 
   it("lists secrets as metadata only: no event ever carries data", async () => {
@@ -168,6 +175,19 @@ describe("watch loop", () => {
     expect(rec.events).toHaveLength(listed);
     emulator.apply(upstream("team-a", "after-stall"));
     await waitFor("an event after stall restarts", () => rec.state.has("team-a/after-stall"));
+    expectNoDuplicates(rec.events);
+    expect(rec.restarts.slice(0, 2)).toEqual(["stalled", "stalled"]);
+  });
+
+  it("restarts a watch the server closed at its timeoutSeconds, and reports it as closed", async () => {
+    const rec = recorder();
+    // timeoutSeconds is spread up to twice the base: random 0.5 asks for floor(1 × 1.5) = 1 s.
+    const loop = startLoop(emulator, rec, { watchTimeoutSeconds: 1 });
+    await waitFor("initial sync", () => loop.synced);
+    await waitFor("the server closing the watch", () => loop.restarts >= 1);
+    expect(rec.restarts[0]).toBe("closed");
+    emulator.apply(upstream("team-a", "after-close"));
+    await waitFor("an event after the watch was reopened", () => rec.state.has("team-a/after-close"));
     expectNoDuplicates(rec.events);
   });
 
@@ -222,5 +242,7 @@ describe("watch loop with a short history window", () => {
     expect(afterOutage).toEqual(["added team-a/u6", "deleted team-a/u0", "deleted team-a/u1", "modified team-a/u2"]);
     expectNoDuplicates(rec.events);
     expect(rec.syncedCalls).toBe(1);
+    expect(rec.restarts).toContain("error");
+    expect(rec.restarts).toContain("expired");
   });
 });

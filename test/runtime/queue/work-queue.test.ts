@@ -1,4 +1,4 @@
-// Work queue behaviour under a fake clock: dedup, priorities, one run per key, backoff, rate limit, concurrency, shutdown.
+// Work queue behaviour under a fake clock: dedup, priorities, one run per key, backoff and Retry-After, removal, rate limit, concurrency, shutdown.
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../../src/runtime/clock.js";
 import { WorkQueue, type QueueEvent, type WorkQueueOptions } from "../../../src/runtime/queue/work-queue.js";
@@ -218,11 +218,11 @@ describe("WorkQueue", () => {
     expect(maxInFlight).toBe(3);
   });
 
-  it("drops a forgotten key, its backoff, and the retries of its run in flight", async () => {
+  it("drops a removed key, its backoff, and the retries of its run in flight", async () => {
     const { clock, queue, events } = setup();
     queue.add("ns/gone", { priority: "routine", delayMs: 100 });
     queue.retry("ns/gone");
-    queue.forget("ns/gone");
+    queue.remove("ns/gone");
     expect(queue.depth).toBe(0);
     expect(queue.failureCount("ns/gone")).toBe(0);
     expect(events.at(-1)).toEqual({ type: "dropped", key: "ns/gone", priority: "routine" });
@@ -231,13 +231,84 @@ describe("WorkQueue", () => {
     queue.run(worker, 1);
     queue.add("ns/b", { priority: "new" });
     await clock.advanceAsync(1);
-    queue.forget("ns/b");
+    queue.remove("ns/b");
     expect(queue.retry("ns/b")).toBeUndefined();
     queue.schedulePeriodic("ns/b", 1000);
     settle("ns/b");
     await clock.advanceAsync(10_000);
     expect(order).toEqual(["ns/b"]);
     expect(queue.depth).toBe(0);
+  });
+
+  it("drops the periodic schedule of a removed key, and queues it afresh when added again", async () => {
+    const { clock, queue } = setup();
+    const { starts, worker } = recorder(clock);
+    queue.run(worker, 1);
+    queue.schedulePeriodic("ns/a", 1000);
+    queue.remove("ns/a");
+    queue.remove("ns/a");
+    expect(queue.depth).toBe(0);
+    await clock.advanceAsync(5000);
+    expect(starts).toEqual([]);
+    queue.add("ns/a", { priority: "new" });
+    await clock.advanceAsync(1);
+    expect(starts).toEqual([{ key: "ns/a", at: 5000 }]);
+  });
+
+  it("retries no earlier than notBeforeMs when it is longer than the backoff", async () => {
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const { starts, worker } = recorder(clock);
+    queue.run(worker, 1);
+    expect(queue.retry("ns/a", { notBeforeMs: 30_000 })).toBe(30_000);
+    expect(queue.failureCount("ns/a")).toBe(1);
+    await clock.advanceAsync(29_999);
+    expect(starts).toEqual([]);
+    await clock.advanceAsync(1);
+    expect(starts).toEqual([{ key: "ns/a", at: 30_000 }]);
+  });
+
+  it("retries after the backoff when notBeforeMs is shorter", async () => {
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const { starts, worker } = recorder(clock);
+    queue.run(worker, 1);
+    expect(queue.retry("ns/a", { notBeforeMs: 400 })).toBe(1000);
+    await clock.advanceAsync(999);
+    expect(starts).toEqual([]);
+    await clock.advanceAsync(1);
+    expect(starts).toEqual([{ key: "ns/a", at: 1000 }]);
+  });
+
+  it("keeps counting failures through a Retry-After, so the backoff resumes where it was", () => {
+    const { queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const delays = [queue.retry("k"), queue.retry("k", { notBeforeMs: 60_000 }), queue.retry("k", { notBeforeMs: 1500 }), queue.retry("k")];
+    expect(delays).toEqual([1000, 60_000, 4000, 8000]);
+    expect(queue.failureCount("k")).toBe(4);
+  });
+
+  it("honours notBeforeMs for a retry asked during the key's run", async () => {
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const starts: number[] = [];
+    const delays: Array<number | undefined> = [];
+    queue.run((key) => {
+      starts.push(clock.now());
+      if (starts.length === 1) delays.push(queue.retry(key, { notBeforeMs: 12_345.2 }));
+      return Promise.resolve();
+    }, 1);
+    queue.add("ns/a", { priority: "forced" });
+    await clock.advanceAsync(12_345);
+    expect(starts).toEqual([0]);
+    await clock.advanceAsync(1);
+    // A fractional Retry-After rounds up: "not before" is never broken by a fraction of a millisecond.
+    expect(delays).toEqual([12_346]);
+    expect(starts).toEqual([0, 12_346]);
+  });
+
+  it("ignores a negative or non-finite notBeforeMs", () => {
+    const { queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    expect(queue.retry("ns/a", { notBeforeMs: -5000 })).toBe(1000);
+    expect(queue.retry("ns/a", { notBeforeMs: Number.NaN })).toBe(2000);
+    expect(queue.retry("ns/a", { notBeforeMs: Number.POSITIVE_INFINITY })).toBe(4000);
+    expect(queue.retry("ns/a", {})).toBe(8000);
   });
 
   it("schedules periodic re-verification within ±10% and never more than once per key", async () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { CredbrokerError } from "../../../src/model/errors.js";
 import type { Labels } from "../../../src/runtime/telemetry.js";
 import type { CacheKeyParts, CloudProvider, DiscoverResult, VerifyResult } from "../../../src/cloud/provider.js";
-import { CloudVerifier } from "../../../src/cloud/shared/cloud-verifier.js";
+import { SharedProvider } from "../../../src/cloud/shared/shared-provider.js";
 import { Fingerprinter } from "../../../src/cloud/shared/fingerprint.js";
 
 interface Req {
@@ -79,7 +79,7 @@ function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: numbe
   let now = 1_000_000;
   const fake = new FakeProvider();
   const rec = recorder();
-  const verifier = new CloudVerifier(fake, {
+  const verifier = new SharedProvider(fake, {
     cacheTtlMs: options.ttl ?? 60_000,
     ...(options.unknownTtl === undefined ? {} : { unknownTtlMs: options.unknownTtl }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
@@ -89,7 +89,7 @@ function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: numbe
   return { fake, verifier, rec, advance: (ms: number) => (now += ms) };
 }
 
-describe("CloudVerifier", () => {
+describe("SharedProvider", () => {
   it("joins identical concurrent verifications into one provider call", async () => {
     const { fake, verifier, rec } = setup();
     const all = Promise.all(Array.from({ length: 50 }, () => verifier.verify({ secret: "s1", region: "eu-west-1" })));

@@ -1,14 +1,14 @@
-// The shared layer in front of a provider: results cached by credential fingerprint and scope, identical calls joined, concurrency bounded.
+// The shared layer in front of a provider: verifications and discoveries cached by credential fingerprint and scope, identical calls joined, concurrency bounded.
+import { discoverFailure } from "../../model/cloud-results.js";
 import { toCredbrokerError } from "../../model/errors.js";
 import type { CloudTelemetry } from "../../runtime/telemetry.js";
 import type { CacheKeyParts, CloudName, CloudProvider, DiscoverContext, DiscoverResult, VerifyResult } from "../provider.js";
-import { discoverFailure } from "./call-error.js";
 import type { Clock } from "../../runtime/clock.js";
 import { Fingerprinter } from "./fingerprint.js";
 import { ConcurrencyLimiter } from "../../runtime/pools/concurrency-limiter.js";
 import { SharedResults } from "../../runtime/cache/shared-results.js";
 
-export interface CloudVerifierOptions {
+export interface SharedProviderOptions {
   /** `controller.cacheTtlMs`: how long a valid or rejected result is shared. */
   cacheTtlMs: number;
   /** How long an `unknown` result is shared; default 0 (never), so a passing fault is retried at once. */
@@ -27,20 +27,18 @@ export interface SharedCallOptions {
    * itself started by a forced request (see SharedResults).
    */
   fresh?: boolean;
-  /**
-   * discover() only: the caller verified these credentials a moment ago (itself fresh when forced),
-   * so the verification that guards the discovery may come from the cache instead of a second call.
-   */
-  verifiedJustNow?: boolean;
 }
 
 /**
  * Wraps a CloudProvider with the same interface. Keys are `provider | HMAC(secrets) | scope`, so
  * 1,000 upstreams sharing one credential, region and options cost one call per TTL; where the
  * provider can widen a discovery, upstreams that differ only by name filter share one listing too.
- * A discovery first goes through the shared verification, and reuses its identity. Never throws.
+ * A discovery is guarded by a verification: the caller's (`context.identity`, when it verified
+ * these credentials itself, as fresh as this discovery) or else the shared one. Valid answers
+ * carry `verifiedAtMs`, when the cloud gave them, so a shared answer is never reported as newer
+ * than it is. Never throws.
  */
-export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
+export class SharedProvider<V, D extends V> implements CloudProvider<V, D> {
   readonly name: CloudName;
   private readonly fingerprints = new Fingerprinter();
   private readonly limiter: ConcurrencyLimiter;
@@ -49,7 +47,7 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
 
   constructor(
     private readonly provider: CloudProvider<V, D>,
-    private readonly options: CloudVerifierOptions,
+    private readonly options: SharedProviderOptions,
   ) {
     this.name = provider.name;
     this.limiter = new ConcurrencyLimiter(options.concurrency ?? 16);
@@ -70,7 +68,7 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
   async verify(request: V, options: SharedCallOptions = {}): Promise<VerifyResult> {
     const key = this.keyOf("verify", this.provider.verifyKey(request));
     try {
-      const { value, outcome } = await this.verifications.get(key, options.fresh ?? false, () => this.limiter.run(() => this.provider.verify(request)));
+      const { value, outcome } = await this.verifications.get(key, options.fresh ?? false, () => this.limiter.run(() => this.stamped(this.provider.verify(request))));
       this.options.telemetry.cloudCache.inc({ kind: "verify", result: outcome });
       return value;
     } catch (err) {
@@ -79,10 +77,10 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
     }
   }
 
-  /** Shared discovery behind a shared verification; I/O only on a miss. */
+  /** Shared discovery behind a verification (the caller's, or the shared one); I/O only on a miss. */
   async discover(request: D, context: DiscoverContext = {}, options: SharedCallOptions = {}): Promise<DiscoverResult> {
-    const verified = await this.verify(request, { fresh: options.fresh === true && options.verifiedJustNow !== true });
-    if (verified.status !== "valid") return discoverFailure(verified);
+    const verified = context.identity !== undefined ? { identity: context.identity } : await this.verify(request, options);
+    if ("status" in verified && verified.status !== "valid") return discoverFailure(verified);
     const widened = this.provider.widen?.(request);
     const shared = widened?.request ?? request;
     const key = this.keyOf("discover", this.provider.discoverKey(shared));
@@ -97,10 +95,10 @@ export class CloudVerifier<V, D extends V> implements CloudProvider<V, D> {
     }
   }
 
-  /** Forgets every shared result, e.g. after a settings reload. */
-  clear(): void {
-    this.verifications.clear();
-    this.discoveries.clear();
+  /** A provider's valid answer with the time it was given, so the result keeps its age in the cache. */
+  private async stamped(answer: Promise<VerifyResult>): Promise<VerifyResult> {
+    const result = await answer;
+    return result.status === "valid" ? { ...result, verifiedAtMs: this.options.clock.now() } : result;
   }
 
   private keyOf(kind: "verify" | "discover", parts: CacheKeyParts): string {
