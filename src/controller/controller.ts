@@ -60,6 +60,8 @@ export interface ControllerDeps {
   metrics: Metrics;
   clock: Clock;
   random: () => number;
+  /** How a watch is made; default the runtime's list-then-watch loop. Unit tests pass loops they drive by hand. */
+  createWatch?: typeof createWatchLoop;
 }
 
 /** What the broker knows of one upstream: for the HTTP interface and the demo. Never holds a secret. */
@@ -203,12 +205,13 @@ export class Controller {
     this.started = true;
     const { settings, kubeConfig, clock, random, logger, metrics } = this.deps;
     const common = { kubeConfig, clock, random, backoff: { minMs: settings.backoffMinMs, maxMs: settings.backoffMaxMs }, stallTimeoutMs: settings.watchStallMs, requestTimeoutMs: settings.requestTimeoutMs, logger };
+    const createWatch = this.deps.createWatch ?? createWatchLoop;
     const restarts = (resource: string) => (cause: string) => metrics.watchRestarts.inc({ resource, cause });
     const scopes = settings.namespaces.length === 0 ? [undefined] : settings.namespaces;
     for (const ns of scopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
       this.watches.push(
-        createWatchLoop({
+        createWatch({
           ...common,
           path: `/apis/${UPSTREAM_GROUP}/${UPSTREAM_VERSION}${prefix}/${UPSTREAM_PLURAL}`,
           onEvent: (t, o) => this.onUpstream(t, o),
@@ -223,12 +226,12 @@ export class Controller {
     for (const ns of secretScopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
       this.watches.push(
-        createWatchLoop({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined, onRestart: restarts("secrets") }),
+        createWatch({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined, onRestart: restarts("secrets") }),
       );
     }
     // Reconciles wait for the namespace labels: Gloo's discovery label may sit on a namespace.
     this.watches.push(
-      createWatchLoop({
+      createWatch({
         ...common,
         path: "/api/v1/namespaces",
         metadataOnly: true,

@@ -7,7 +7,7 @@ import { failedEvaluation, type Evaluation } from "../model/evaluation.js";
 import type { JsonObject } from "../model/fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
 import { annotationsOf, nameOf, objectKey, resourceVersionOf } from "../model/object-meta.js";
-import type { StatusState } from "../model/status-types.js";
+import { rawStatusEntry, type StatusState } from "../model/status.js";
 import type { Clock } from "../runtime/clock.js";
 import { isCloudUpstream, notManagedBecause, parseUpstream, type CloudUpstream } from "../model/upstream.js";
 import { evaluate, type EvaluateSettings } from "./evaluate.js";
@@ -108,9 +108,8 @@ function parseSpec(object: JsonObject): ParsedSpec {
  * credbroker status or ownership annotation: both would describe something that is not there.
  */
 async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> {
-  const statuses = isStatuses(object.status) ? object.status.statuses : {};
   const key = deps.settings.statusKey;
-  if (!(key in statuses) && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotationsOf(object))) return;
+  if (rawStatusEntry(object, key) === undefined && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotationsOf(object))) return;
   if (!deps.canWrite()) throw new NotLeaderError();
   const patch: JsonObject = {
     metadata: { resourceVersion: resourceVersionOf(object), annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
@@ -121,8 +120,4 @@ async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> 
   deps.onWrite?.("status", answer.kind === "patched" ? "made" : answer.kind);
   // Someone else (Gloo, writing its own status) wrote first: retry with backoff from a fresh copy.
   if (answer.kind === "conflict") throw new CredbrokerError("InternalError", `upstream ${objectKey(object)} changed while credbroker's status was being withdrawn`, { retryable: true });
-}
-
-function isStatuses(status: unknown): status is { statuses: Record<string, unknown> } {
-  return typeof status === "object" && status !== null && typeof (status as { statuses?: unknown }).statuses === "object" && (status as { statuses?: unknown }).statuses !== null;
 }

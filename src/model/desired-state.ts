@@ -1,14 +1,12 @@
 // The desired state of one upstream after a pass: its function list and credbroker's status entry, from the object, the evaluation, the settings and the time.
 import type { ConditionOutcome } from "./conditions.js";
-import type { Evaluation } from "./evaluation.js";
-import { functionsOutcome } from "./evaluation.js";
+import { functionsOutcome, type Evaluation } from "./evaluation.js";
 import type { JsonObject } from "./fields.js";
-import { currentFunctionList, functionListPatch, mergeFunctionList } from "./function-list.js";
+import { currentFunctionList, functionListPatch, mergeFunctionList, PUBLISHED_FUNCTIONS_ANNOTATION } from "./function-list.js";
 import { annotationsOf, generationOf, resourceVersionOf } from "./object-meta.js";
-import { PUBLISHED_FUNCTIONS_ANNOTATION } from "./function-list.js";
 import { specFingerprint } from "./spec-fingerprint.js";
 import type { FunctionListField } from "./upstream.js";
-import { buildStatusEntry, readOwnStatus, statusChanged, statusPatch, type FunctionCounts, type StatusEntry } from "./status.js";
+import { buildStatusEntry, rawStatusEntry, readOwnStatus, statusChanged, statusPatch, type FunctionCounts, type StatusEntry } from "./status.js";
 
 export interface DesiredStateSettings {
   statusKey: string;
@@ -70,11 +68,6 @@ export function desiredState(object: JsonObject, evaluation: Evaluation, setting
     reportedBy: settings.reportedBy,
   });
   const statusDue = statusChanged(previous, entry, now, options.forced === true ? 0 : settings.heartbeatMs);
-  const statuses = isStatuses(object.status) ? object.status.statuses : {};
-  const patch: JsonObject = { ...statusPatch(settings.statusKey, entry, statuses[settings.statusKey]), ...(rv !== undefined ? { metadata: { resourceVersion: rv } } : {}) };
+  const patch: JsonObject = { ...statusPatch(settings.statusKey, entry, rawStatusEntry(object, settings.statusKey)), ...(rv !== undefined ? { metadata: { resourceVersion: rv } } : {}) };
   return { specPatch, functions, outcomes, previous, entry, statusDue, statusPatch: patch };
-}
-
-function isStatuses(status: unknown): status is { statuses: Record<string, unknown> } {
-  return typeof status === "object" && status !== null && typeof (status as { statuses?: unknown }).statuses === "object" && (status as { statuses?: unknown }).statuses !== null;
 }

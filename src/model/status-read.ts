@@ -38,6 +38,12 @@ export function parseStatusState(value: unknown): StatusState | undefined {
   return STATUS_STATES.find((s) => s.toLowerCase() === value.toLowerCase());
 }
 
+/** `status.statuses[key]` exactly as stored (any shape), or undefined: what a merge patch of that entry must null out. Pure. */
+export function rawStatusEntry(upstream: unknown, key: string): unknown {
+  const status = isObject(upstream) && isObject(upstream.status) ? upstream.status : undefined;
+  return status !== undefined && isObject(status.statuses) ? status.statuses[key] : undefined;
+}
+
 /**
  * Reads every status entry of an Upstream object. Pure and total: entries that are not objects
  * are skipped, an unrecognised state reads as Pending, so a hand-edited status never stops a

@@ -181,5 +181,5 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 }
 
 export * from "./status-types.js";
-export { parseStatusState, readOwnStatus, readStatuses } from "./status-read.js";
+export { parseStatusState, rawStatusEntry, readOwnStatus, readStatuses } from "./status-read.js";
 export type { ObservedStatus, StoredStatuses } from "./status-read.js";
