@@ -1,4 +1,4 @@
-// Builds the broker's parts from the configuration: Kubernetes client, secret sources, cloud verifiers, controller.
+// Builds the broker's parts from the configuration: Kubernetes client, secret sources, the provider registry, controller settings.
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";

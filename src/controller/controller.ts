@@ -304,8 +304,9 @@ export class Controller {
     this.deps.secrets.untrack(key);
     const result = await this.reconcileWithDeadline(key, fresh);
     this.completed++;
-    this.record(key, result, (this.deps.clock.now() - started) / 1000);
+    // Remembered first: the metrics read the reason from the object this pass wrote.
     if (result.kind === "published" || result.kind === "superseded") this.index.rememberWritten(key, result.object);
+    this.record(key, result, (this.deps.clock.now() - started) / 1000);
     const next = followUp(result, this.deps.settings.verifyIntervalMs);
     switch (next.action) {
       case "remove":

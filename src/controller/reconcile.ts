@@ -109,11 +109,14 @@ function parseSpec(object: JsonObject): ParsedSpec {
  */
 async function withdraw(object: JsonObject, deps: ReconcileDeps): Promise<void> {
   const key = deps.settings.statusKey;
-  if (rawStatusEntry(object, key) === undefined && !(PUBLISHED_FUNCTIONS_ANNOTATION in annotationsOf(object))) return;
+  const hasStatus = rawStatusEntry(object, key) !== undefined;
+  const hasAnnotation = PUBLISHED_FUNCTIONS_ANNOTATION in annotationsOf(object);
+  if (!hasStatus && !hasAnnotation) return;
   if (!deps.canWrite()) throw new NotLeaderError();
+  // Only what is there is removed: nulling an absent status would create an empty one (and bump the generation).
   const patch: JsonObject = {
-    metadata: { resourceVersion: resourceVersionOf(object), annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } },
-    status: { statuses: { [key]: null } },
+    metadata: { resourceVersion: resourceVersionOf(object), ...(hasAnnotation ? { annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: null } } : {}) },
+    ...(hasStatus ? { status: { statuses: { [key]: null } } } : {}),
   };
   const { namespace, name } = nameOf(object);
   const answer = await deps.api.mergePatch(namespace, name, patch);

@@ -114,17 +114,24 @@ function readCondition(value: unknown): Condition[] {
   }];
 }
 
-function readIdentity(value: unknown): VerifiedIdentity | undefined {
-  if (!isObject(value)) return undefined;
-  if (value.provider === "aws" && typeof value.account === "string" && typeof value.arn === "string") {
-    return { provider: "aws", account: value.account, arn: value.arn };
-  }
-  if (value.provider === "azure" && typeof value.tenantId === "string" && typeof value.clientId === "string") {
-    const id: VerifiedIdentity = { provider: "azure", tenantId: value.tenantId, clientId: value.clientId };
+/**
+ * Reads a stored identity back. Exhaustive over the identity kinds (a Record), so a new one does not
+ * compile until it can be read back: an identity never read back would never equal the desired
+ * one, and every pass would rewrite the status.
+ */
+const IDENTITY_READERS: { [P in VerifiedIdentity["provider"]]: (value: JsonObject) => Extract<VerifiedIdentity, { provider: P }> | undefined } = {
+  aws: (value) => (typeof value.account === "string" && typeof value.arn === "string" ? { provider: "aws", account: value.account, arn: value.arn } : undefined),
+  azure: (value) => {
+    if (typeof value.tenantId !== "string" || typeof value.clientId !== "string") return undefined;
+    const id: Extract<VerifiedIdentity, { provider: "azure" }> = { provider: "azure", tenantId: value.tenantId, clientId: value.clientId };
     if (typeof value.subscriptionId === "string") id.subscriptionId = value.subscriptionId;
     return id;
-  }
-  return undefined;
+  },
+};
+
+function readIdentity(value: unknown): VerifiedIdentity | undefined {
+  if (!isObject(value) || typeof value.provider !== "string" || !Object.hasOwn(IDENTITY_READERS, value.provider)) return undefined;
+  return IDENTITY_READERS[value.provider as VerifiedIdentity["provider"]](value);
 }
 
 function readCounts(value: unknown): FunctionCounts | undefined {

@@ -1,5 +1,5 @@
 // Time as an injected dependency for every layer: the Clock interface, the real clock and a fake for tests.
-// They sit in model/ (which reads no clock) because secrets/ and cloud/ may import only model/; nothing here reads
+// They sit in runtime/, beneath every layer; model/ never reads a clock (time is passed in). Nothing here reads
 // the clock at import time — only a clock built by `createSystemClock()`, when its methods are called, does.
 
 /** An opaque timer id; only the clock that made it can clear it. */

@@ -1,9 +1,9 @@
-// Credential fingerprints: an HMAC-SHA256 under a per-process random key, so cache keys never hold or reveal secrets.
+// Credential fingerprints: an HMAC-SHA256 under a random key per Fingerprinter (never leaving it), so cache keys never hold or reveal secrets.
 import { createHmac, randomBytes } from "node:crypto";
 
 /**
- * Fingerprints credential material. The key is random per instance (one per process from the
- * composition root) and never leaves it, so a fingerprint cannot be checked against a guessed
+ * Fingerprints credential material. The key is random per instance (each SharedProvider and
+ * provider holds its own; fingerprints are compared only within one) and never leaves it, so a fingerprint cannot be checked against a guessed
  * secret by anyone reading logs or metrics.
  */
 export class Fingerprinter {

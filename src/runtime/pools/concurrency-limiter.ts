@@ -1,4 +1,4 @@
-// Bounded concurrency: a semaphore for calls of one provider (the pool for mapping over many items is model/concurrency.ts).
+// Bounded concurrency: a semaphore for calls of one provider (the pool for mapping over many items is map-with-concurrency.ts).
 
 /** At most `max` tasks run at once; the rest wait in arrival order. */
 export class ConcurrencyLimiter {
