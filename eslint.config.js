@@ -6,10 +6,28 @@ import tseslint from "typescript-eslint";
 // the import string, so `**/controller/**` catches "../controller/x.js" and "../../controller/x.js".
 const FOLDERS = ["runtime", "model", "secrets", "cloud", "controller", "http", "sandbox", "commands", "observability"];
 // A forbidden entry may carry exceptions: `["model", ["errors", "fields"]]` forbids model/ except those two files.
+/** A regex source matching an import path of one forbidden entry (esquery syntax: `/` escaped). */
+const pathRegex = (entry) => {
+  const [f, allowed = []] = Array.isArray(entry) ? entry : [entry];
+  if (!FOLDERS.includes(f)) return `(^|\\/)${f}\\.js$`;
+  return allowed.length === 0 ? `(^|\\/)${f}\\/` : `(^|\\/)${f}\\/(?!(${allowed.join("|")})\\.js$)`;
+};
 const layer = (from, forbidden, ignores = []) => ({
   files: [`src/${from}/**/*.ts`],
   ignores,
   rules: {
+    // The same direction for `import("…")` and `import("…").Type`, which no-restricted-imports does not see.
+    "no-restricted-syntax": [
+      "error",
+      ...forbidden.flatMap((entry) => {
+        const re = pathRegex(entry);
+        const message = `src/${from} must not import ${Array.isArray(entry) ? entry[0] : entry} (see STYLE.md, direction of dependencies)`;
+        return [
+          { selector: `ImportExpression[source.value=/${re}/]`, message },
+          { selector: `TSImportType[argument.literal.value=/${re}/]`, message },
+        ];
+      }),
+    ],
     "no-restricted-imports": [
       "error",
       {

@@ -11,7 +11,6 @@ import { desiredState } from "../model/desired-state.js";
 import { CredbrokerError, toCredbrokerError } from "../model/errors.js";
 import { failedEvaluation, type Evaluation } from "../model/evaluation.js";
 import { isObject, type JsonObject } from "../model/fields.js";
-import { entryKey } from "../model/function-list.js";
 import { objectKey } from "../model/object-meta.js";
 import { Redactor } from "../runtime/redact.js";
 import type { FunctionCounts, StatusEntry } from "../model/status.js";
@@ -38,7 +37,7 @@ export interface CheckReport {
   identity?: StatusEntry["details"]["identity"];
   conditions: ConditionOutcome[];
   /** The list as it would be published: hand-written entries and discovered ones, merged and capped. */
-  functions?: FunctionCounts & { field: FunctionListField; entries: object[] };
+  functions?: FunctionCounts & { entries: Record<string, unknown>[] };
 }
 
 /** Exit codes: 0 Accepted or Warning, 1 Rejected, 2 could not decide (Pending, transient failure, bad input). */
@@ -146,7 +145,10 @@ async function checkOne(obj: JsonObject, deps: CheckDeps): Promise<CheckReport> 
   const desired = desiredState(unstored, evaluation, { ...deps.settings, reportedBy: "credbroker" }, new Date(), { forced: true });
   const report: CheckReport = { upstream: upstreamName, kind, state: desired.entry.state, reason: desired.entry.reason, conditions: desired.outcomes };
   if (desired.entry.details.identity !== undefined) report.identity = desired.entry.details.identity;
-  if (desired.functions !== undefined) report.functions = desired.functions;
+  if (desired.functions !== undefined) {
+    const { discovered, published, truncated, field, entries } = desired.functions;
+    report.functions = { discovered, published, truncated, entries: entries.map((e) => projected(field, e)) };
+  }
   return report;
 }
 
@@ -169,15 +171,23 @@ export function renderTable(report: CheckReport): string {
   if (report.functions !== undefined) {
     const f = report.functions;
     lines.push("", `FUNCTIONS ${f.discovered} discovered, ${f.published} would be published${f.truncated ? " (list capped)" : ""}`);
-    for (const e of f.entries) lines.push(`  ${entryText(f.field, e)}`);
+    for (const e of f.entries) lines.push(`  ${entryText(e)}`);
   }
   return `${lines.join("\n")}\n`;
 }
 
+/**
+ * An entry with only the CRD's fields, the key first: a manifest read with -f is not pruned by an
+ * API server, and a stray field in it (a key pasted in the wrong place) must not be printed. Pure.
+ */
+function projected(field: FunctionListField, entry: object): Record<string, unknown> {
+  const e = entry as Record<string, unknown>;
+  const names = [field.key, ...field.fields.filter((f) => f !== field.key)];
+  return Object.fromEntries(names.filter((n) => e[n] !== undefined).map((n) => [n, e[n]]));
+}
+
 /** One function-list entry on a line: its name, then its other values ("orders:v2 → orders:2"). Pure. */
-function entryText(field: FunctionListField, entry: object): string {
-  const text = (v: unknown): string => (typeof v === "string" ? v : JSON.stringify(v));
-  const name = entryKey(field, entry);
-  const rest = Object.entries(entry).filter(([k]) => k !== field.key).map(([, v]) => text(v));
-  return rest.length === 0 ? name : `${name} → ${rest.join(":")}`;
+function entryText(entry: Record<string, unknown>): string {
+  const [name, ...rest] = Object.values(entry).map((v) => (typeof v === "string" ? v : JSON.stringify(v)));
+  return rest.length === 0 ? (name ?? "") : `${name ?? ""} → ${rest.join(":")}`;
 }

@@ -1,5 +1,6 @@
 // Renders the broker's view of the fleet as a fixed-width table for a terminal. Pure.
 import type { UpstreamView } from "../controller/controller.js";
+import { shortIdentity } from "../model/cloud-results.js";
 
 function cut(text: string, width: number): string {
   return text.length <= width ? text : `${text.slice(0, width - 1)}…`;
@@ -7,7 +8,7 @@ function cut(text: string, width: number): string {
 
 function identityOf(view: UpstreamView): string {
   if (view.identity === undefined) return "";
-  return view.identity.provider === "aws" ? view.identity.arn.replace(/^arn:aws:(iam|sts)::/, "") : `azure ${view.identity.clientId.slice(0, 8)}…`;
+  return shortIdentity(view.identity);
 }
 
 function functionsOf(view: UpstreamView): string {

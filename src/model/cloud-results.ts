@@ -42,6 +42,18 @@ export function discoverFailure(result: Exclude<VerifyResult, { status: "valid" 
   return { status: result.status, error: result.error };
 }
 
+/** An identity in a few characters, for a terminal table column: the ARN without its prefix, or a client id's start. Pure. */
+export function shortIdentity(identity: VerifiedIdentity): string {
+  switch (identity.provider) {
+    case "aws":
+      return identity.arn.replace(/^arn:aws[a-z-]*:(iam|sts)::/, "");
+    case "azure":
+      return `azure ${identity.clientId.slice(0, 8)}…`;
+    default:
+      return assertNever(identity, "identity provider");
+  }
+}
+
 /** How an identity reads in a condition message and the `check` table: ARNs and ids only. Pure. */
 export function describeIdentity(identity: VerifiedIdentity): string {
   switch (identity.provider) {

@@ -43,6 +43,7 @@ export interface DesiredState {
 export function desiredState(object: JsonObject, evaluation: Evaluation, settings: DesiredStateSettings, now: Date, options: { forced?: boolean } = {}): DesiredState {
   const rv = resourceVersionOf(object);
   let specPatch: JsonObject | undefined;
+  let listChanged = false;
   let functions: DesiredState["functions"];
   const outcomes = [...evaluation.outcomes];
   if (evaluation.discovered !== undefined) {
@@ -52,6 +53,7 @@ export function desiredState(object: JsonObject, evaluation: Evaluation, setting
       field,
     );
     if (merged.changed) specPatch = functionListPatch(field, merged, rv);
+    listChanged = merged.listChanged;
     functions = { ...merged.counts, field, entries: merged.items };
     outcomes.push(functionsOutcome(merged.counts, settings.maxFunctions, evaluation.warnings));
   }
@@ -59,7 +61,7 @@ export function desiredState(object: JsonObject, evaluation: Evaluation, setting
   const entry = buildStatusEntry({
     previous,
     outcomes,
-    observedGeneration: generationOf(object) + (specPatch === undefined ? 1 : 2),
+    observedGeneration: generationOf(object) + (specPatch !== undefined && listChanged ? 2 : 1),
     observedSpec: specFingerprint(object),
     identity: evaluation.identity,
     functions: functions === undefined ? undefined : { discovered: functions.discovered, published: functions.published, truncated: functions.truncated },

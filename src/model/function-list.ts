@@ -60,6 +60,8 @@ export interface MergeResult<T> {
   counts: FunctionCounts;
   /** Whether the list or the annotation differs from what is stored: a spec patch is needed. */
   changed: boolean;
+  /** Whether the patch changes the stored list itself (in stored order), not only the annotation: the write then bumps the generation. */
+  listChanged: boolean;
 }
 
 /**
@@ -72,6 +74,7 @@ export interface MergeResult<T> {
  */
 export function mergeFunctionList<T extends object>(input: MergeInput<T>, field: FunctionListField): MergeResult<T> {
   const keyOf = (e: T): string => entryKey(field, e);
+  const canonical = (list: readonly T[]): object[] => (field.canonical === undefined ? [...list] : list.map(field.canonical));
   const cap = input.maxFunctions ?? DEFAULT_MAX_FUNCTIONS;
   const owned = new Set(parsePublishedAnnotation(input.publishedAnnotation));
   const hand = input.current.filter((e) => !owned.has(keyOf(e)));
@@ -88,7 +91,8 @@ export function mergeFunctionList<T extends object>(input: MergeInput<T>, field:
     publishedAnnotation,
     counts: { discovered: input.discovered.length, published: ours.length, truncated: candidates.length > room },
     // Compared in sorted order: a hand-written list in another order is not rewritten for that alone.
-    changed: !listsEqual([...input.current].sort(byKey(keyOf)), items) || annotationBefore !== (publishedAnnotation ?? ""),
+    changed: !listsEqual(canonical([...input.current].sort(byKey(keyOf))), canonical(items)) || annotationBefore !== (publishedAnnotation ?? ""),
+    listChanged: !listsEqual(canonical([...input.current]), canonical(items)),
   };
 }
 

@@ -75,6 +75,15 @@ export interface FunctionListField {
   list: string;
   /** The entry field that names an entry (unique within the list, never containing a comma). */
   key: string;
+  /** The entry fields of Gloo's CRD: all `check` ever prints of an entry (a file's stray field stays unprinted). */
+  fields: readonly string[];
+  /**
+   * Pure, optional: an entry in its canonical form, for comparison only (entries are written as
+   * stored). Where the CRD accepts two spellings of one value (Azure's authLevel as 1 or
+   * "Function"), a stored spelling that differs from credbroker's must not count as a change, or
+   * a writer restoring its spelling and credbroker would take turns forever.
+   */
+  canonical?: (entry: object) => object;
 }
 
 

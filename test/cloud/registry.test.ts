@@ -35,7 +35,7 @@ describe("createProviderRegistry", () => {
 describe("a third provider", () => {
   // A kind the model does not have yet: what CONTRIBUTING's checklist adds to src/model/upstream.ts.
   const kind = "gcpFunctions" as UpstreamKind;
-  const field: FunctionListField = { type: "gcpFunctions", list: "functions", key: "name" };
+  const field: FunctionListField = { type: "gcpFunctions", list: "functions", key: "name", fields: ["name"] };
   const object = { apiVersion: "gloo.solo.io/v1", kind: "Upstream", metadata: { namespace: "team", name: "gcp", generation: 1, resourceVersion: "5", annotations: { "discovery.solo.io/function_discovery": "enabled" } }, spec: { gcpFunctions: { project: "p" } } };
   const upstream = { kind, meta: { namespace: "team", name: "gcp", labels: {}, annotations: object.metadata.annotations }, spec: {} } as unknown as CloudUpstream;
 

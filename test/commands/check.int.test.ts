@@ -36,6 +36,22 @@ describe("credbroker check", () => {
     expect(out).not.toContain(SAMPLE_AWS.secretAccessKey);
   });
 
+  it("prints a hand-written entry of a manifest with the CRD's fields only: a stray field never reaches the output", async () => {
+    const file = join(dir, "stray.yaml");
+    const stray = "pasted-here-by-mistake-0123456789";
+    writeFileSync(
+      file,
+      `apiVersion: gloo.solo.io/v1\nkind: Upstream\nmetadata: {name: probe, namespace: team-orders}\nspec:\n  aws:\n    region: us-east-1\n    secretRef: {name: aws-creds}\n    lambdaFunctions: [{logicalName: legacy, lambdaFunctionName: legacy-fn, qualifier: "3", apiKey: ${stray}}]\n`,
+    );
+    for (const output of ["table", "json"] as const) {
+      const { code, out } = await check({ file, discover: true, output });
+      expect(code).toBe(0);
+      expect(out).toContain("legacy");
+      expect(out).toContain("legacy-fn");
+      expect(out).not.toContain(stray);
+    }
+  });
+
   it("exits 1 for rejected credentials, with the reason, read from the cluster", async () => {
     const { code, out } = await check({ namespace: "team-orders", name: "orders-wrong-key" });
     expect(code).toBe(1);

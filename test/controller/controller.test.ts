@@ -11,7 +11,7 @@ import type { WatchedObject, WatchLoop, WatchLoopOptions } from "../../src/runti
 import { scriptedProvider, scriptedRegistry, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 
-const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name" };
+const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
 const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
 
 const SETTINGS: ControllerSettings = {

@@ -10,7 +10,7 @@ import type { StatusState } from "../../src/model/status.js";
 import { parseUpstream, type CloudUpstream, type FunctionListField } from "../../src/model/upstream.js";
 import { scriptedProvider, scriptedRegistry, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 
-const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name" };
+const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
 const SETTINGS = { statusKey: "credbroker", maxFunctions: 500, reportedBy: "credbroker", heartbeatMs: 600_000 };
 const NOW = new Date("2026-12-02T00:00:00Z");
 const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };

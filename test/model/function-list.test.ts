@@ -172,3 +172,28 @@ describe("mergeLambdaFunctions and the order of a hand-written list", () => {
     expect(withNew.items.map((e) => e.logicalName)).toEqual(["alpha", "mid", "zeta"]);
   });
 });
+
+describe("spellings the CRD accepts", () => {
+  it("does not rewrite an entry credbroker owns that someone stored with Azure's numeric authLevel", () => {
+    const merged = mergeAzureFunctions({
+      current: [{ functionName: "orders", authLevel: 1 as unknown as "Function" }],
+      discovered: [{ functionName: "orders", authLevel: "Function" }],
+      publishedAnnotation: "orders",
+    });
+    expect(merged).toMatchObject({ changed: false, listChanged: false });
+  });
+
+  it("still rewrites it when the level itself changed", () => {
+    const merged = mergeAzureFunctions({
+      current: [{ functionName: "orders", authLevel: 0 as unknown as "Anonymous" }],
+      discovered: [{ functionName: "orders", authLevel: "Function" }],
+      publishedAnnotation: "orders",
+    });
+    expect(merged).toMatchObject({ changed: true, listChanged: true, items: [{ functionName: "orders", authLevel: "Function" }] });
+  });
+
+  it("tells an annotation-only change (no generation bump) from a list change", () => {
+    const merged = mergeLambdaFunctions({ current: [fn("a")], discovered: [fn("a")], publishedAnnotation: "a,gone" });
+    expect(merged).toMatchObject({ changed: true, listChanged: false, publishedAnnotation: "a" });
+  });
+});

@@ -10,7 +10,7 @@ import { parseAwsCredentials } from "./aws-provider.js";
 import { lambdaEntries, toDiscoveredLambda } from "./lambda-entries.js";
 
 /** `spec.aws.lambdaFunctions`, named by logicalName. EC2 instances are never written into the spec. */
-export const LAMBDA_FUNCTION_LIST: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "logicalName" };
+export const LAMBDA_FUNCTION_LIST: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "logicalName", fields: ["logicalName", "lambdaFunctionName", "qualifier"] };
 
 type AwsUpstream = Extract<CloudUpstream, { kind: "aws" | "awsEc2" }>;
 

@@ -3,7 +3,7 @@ import type { UpstreamOptions } from "../../model/annotations.js";
 import { verdictOf, type DiscoverResult, type VerifyResult } from "../../model/cloud-results.js";
 import type { AzureFunctionKeys } from "../../model/credentials.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
-import type { CloudUpstream, FunctionListField, UpstreamKind } from "../../model/upstream.js";
+import { parseAuthLevel, type CloudUpstream, type FunctionListField, type UpstreamKind } from "../../model/upstream.js";
 import type { AzureDiscoverRequest, AzureVerifyRequest } from "../provider.js";
 import { materialOf, wrongKind, type CredentialPlan, type ResolvedCredentials, type SecretNeed, type UpstreamProvider } from "../registry.js";
 import type { SharedProvider } from "../shared/shared-provider.js";
@@ -11,7 +11,26 @@ import { azureEntries } from "./azure-entries.js";
 import { parseAzurePrincipal } from "./azure-provider.js";
 
 /** `spec.azure.functions`, named by functionName. */
-export const AZURE_FUNCTION_LIST: FunctionListField = { type: "azure", list: "functions", key: "functionName" };
+export const AZURE_FUNCTION_LIST: FunctionListField = {
+  type: "azure",
+  list: "functions",
+  key: "functionName",
+  fields: ["functionName", "authLevel"],
+  // Gloo accepts the authLevel enum by name or number (0, 1, 2) and a missing one means Anonymous.
+  canonical: (entry) => {
+    const e = entry as Record<string, unknown>;
+    return { ...e, authLevel: canonicalAuthLevel(e.authLevel) };
+  },
+};
+
+function canonicalAuthLevel(value: unknown): unknown {
+  try {
+    return parseAuthLevel(value, "authLevel");
+  } catch {
+    // Unreadable (parseUpstream has already reported it): compared as stored.
+    return value;
+  }
+}
 
 const PRINCIPAL_FIELD = 'metadata.annotations["credbroker.io/azure-credentials"]';
 

@@ -17,7 +17,9 @@ export interface RetryOptions {
   /**
    * Start no earlier than this many ms from now, e.g. a server's Retry-After. It lengthens the
    * backoff delay, never shortens it; undefined, a negative or a non-finite value is ignored
-   * (undefined is accepted so an optional `retryAfterMs` can be passed straight through).
+   * (undefined is accepted so an optional `retryAfterMs` can be passed straight through). It is
+   * capped at the backoff's `maxMs`: a server asking for days of quiet must not silence a key
+   * (and every key that shared its answer) for days.
    */
   notBeforeMs?: number | undefined;
 }
@@ -155,7 +157,7 @@ export class WorkQueue {
   }
 
   /**
-   * Schedules `key` again after a transient failure, at max(backoff, `notBeforeMs`) from now, where
+   * Schedules `key` again after a transient failure, at max(backoff, min(`notBeforeMs`, maxMs)) from now, where
    * backoff is min(maxMs, minMs·2^failures) ± jitter, and counts the failure. A forced run retries as
    * `new`: the person's request was served once, and a key that keeps failing must not stay ahead of
    * never-verified ones. As with add(), a key already pending (or re-added during its run) keeps the
@@ -170,7 +172,7 @@ export class WorkQueue {
     const backoffMs = backoffDelayMs(this.backoff, failures, this.random);
     const notBeforeMs = options.notBeforeMs ?? 0;
     // Rounded up: "not before" must hold even for a fractional value.
-    const delayMs = Number.isFinite(notBeforeMs) ? Math.max(backoffMs, Math.ceil(notBeforeMs)) : backoffMs;
+    const delayMs = Number.isFinite(notBeforeMs) ? Math.max(backoffMs, Math.min(this.backoff.maxMs, Math.ceil(notBeforeMs))) : backoffMs;
     this.failures.set(key, failures + 1);
     const ran = run?.priority ?? this.pending.get(key)?.priority ?? "routine";
     const priority: Priority = ran === "forced" ? "new" : ran;

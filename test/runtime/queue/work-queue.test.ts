@@ -256,7 +256,7 @@ describe("WorkQueue", () => {
   });
 
   it("retries no earlier than notBeforeMs when it is longer than the backoff", async () => {
-    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 120_000, jitter: 0.2 } });
     const { starts, worker } = recorder(clock);
     queue.run(worker, 1);
     expect(queue.retry("ns/a", { notBeforeMs: 30_000 })).toBe(30_000);
@@ -279,14 +279,14 @@ describe("WorkQueue", () => {
   });
 
   it("keeps counting failures through a Retry-After, so the backoff resumes where it was", () => {
-    const { queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const { queue } = setup({ backoff: { minMs: 1000, maxMs: 120_000, jitter: 0.2 } });
     const delays = [queue.retry("k"), queue.retry("k", { notBeforeMs: 60_000 }), queue.retry("k", { notBeforeMs: 1500 }), queue.retry("k")];
     expect(delays).toEqual([1000, 60_000, 4000, 8000]);
     expect(queue.failureCount("k")).toBe(4);
   });
 
   it("honours notBeforeMs for a retry asked during the key's run", async () => {
-    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 8000, jitter: 0.2 } });
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 120_000, jitter: 0.2 } });
     const starts: number[] = [];
     const delays: Array<number | undefined> = [];
     queue.run((key) => {
@@ -301,6 +301,15 @@ describe("WorkQueue", () => {
     // A fractional Retry-After rounds up: "not before" is never broken by a fraction of a millisecond.
     expect(delays).toEqual([12_346]);
     expect(starts).toEqual([0, 12_346]);
+  });
+
+  it("caps notBeforeMs at the backoff's maxMs, so a Retry-After of days cannot silence a key", async () => {
+    const { clock, queue } = setup({ backoff: { minMs: 1000, maxMs: 60_000, jitter: 0.2 } });
+    const { starts, worker } = recorder(clock);
+    queue.run(worker, 1);
+    expect(queue.retry("ns/a", { notBeforeMs: 10 * 86_400_000 })).toBe(60_000);
+    await clock.advanceAsync(60_000);
+    expect(starts).toEqual([{ key: "ns/a", at: 60_000 }]);
   });
 
   it("ignores a negative or non-finite notBeforeMs", () => {
