@@ -14,6 +14,8 @@ export const REASONS = [
   "VaultDenied",
   "KubernetesDenied",
   "SecretSourceUnavailable",
+  // the broker could not log in to Vault: about the broker, never a verdict on an upstream
+  "VaultLoginFailed",
   // spec, and settings (a bad configuration value such as a forbidden status key)
   "InvalidSpec",
   "InvalidSetting",
@@ -46,6 +48,7 @@ export type Reason = (typeof REASONS)[number];
 /** Reasons that describe a passing fault: they never turn an Accepted upstream Rejected. */
 export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   "SecretSourceUnavailable",
+  "VaultLoginFailed",
   "ProviderUnavailable",
   "Throttled",
   "Timeout",

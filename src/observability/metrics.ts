@@ -7,6 +7,7 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
 
   readonly vaultOperations = new Counter({ name: "credbroker_vault_operations_total", help: "Vault calls by operation and result", labelNames: ["operation", "result"], registers: [this.registry] });
   readonly vaultTokenTtlSeconds = new Gauge({ name: "credbroker_vault_token_ttl_seconds", help: "Seconds left on the Vault token", labelNames: ["auth"], registers: [this.registry] });
+  readonly vaultLoginFailureStreaks = new Counter({ name: "credbroker_vault_login_failure_streaks_total", help: "Streaks of failed Vault logins, one per streak however many attempts it took", labelNames: ["auth"], registers: [this.registry] });
   readonly secretCache = new Counter({ name: "credbroker_secret_cache_total", help: "Parsed-secret cache lookups", labelNames: ["source", "result"], registers: [this.registry] });
 
   readonly providerCalls = new Counter({ name: "credbroker_provider_calls_total", help: "Cloud API calls by provider, operation and result", labelNames: ["provider", "operation", "result"], registers: [this.registry] });

@@ -22,6 +22,8 @@ export interface SecretsTelemetry {
   vaultTokenTtlSeconds: GaugeLike;
   /** Parsed-secret cache lookups: `{source, result: hit|miss}`. */
   secretCache: CounterLike;
+  /** Streaks of failed Vault logins (one per streak, however many attempts): `{auth: <method>}`. */
+  vaultLoginFailureStreaks: CounterLike;
 }
 
 /** What cloud providers and the shared verification layer record. */
@@ -40,7 +42,7 @@ const noopHistogram: HistogramLike = { observe: () => undefined };
 
 /** Telemetry that records nothing, for one-shot commands and tests that do not read metrics. */
 export function silentSecretsTelemetry(): SecretsTelemetry {
-  return { vaultOperations: noopCounter, vaultTokenTtlSeconds: noopGauge, secretCache: noopCounter };
+  return { vaultOperations: noopCounter, vaultTokenTtlSeconds: noopGauge, secretCache: noopCounter, vaultLoginFailureStreaks: noopCounter };
 }
 
 export function silentCloudTelemetry(): CloudTelemetry {

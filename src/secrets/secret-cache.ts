@@ -14,6 +14,8 @@ export interface CachedSecret {
   version: string | null;
   /** Parsed material by the format asked for (`any` when the caller named none). Empty: known but not parsed (malformed, or invalidated). */
   materials: Map<SecretMaterialKind | "any", SecretMaterial>;
+  /** When the backend last answered for it (epoch ms), if the cache was told. */
+  readAtMs?: number;
 }
 
 /**
@@ -41,11 +43,12 @@ export class SecretCache {
   }
 
   /** Records a read: the material parsed for `expected` (none when it did not parse). A new version replaces older materials. */
-  remember(ref: SecretRef, location: string, version: string, expected: SecretMaterialKind | undefined, material: SecretMaterial | undefined): void {
+  remember(ref: SecretRef, location: string, version: string, expected: SecretMaterialKind | undefined, material: SecretMaterial | undefined, readAtMs?: number): void {
     const key = refKey(ref);
     const existing = this.entries.peek(key);
     const entry: CachedSecret = existing?.version === version ? existing : { ref, location, version, materials: new Map() };
     if (material !== undefined) entry.materials.set(expected ?? "any", material);
+    if (readAtMs !== undefined) entry.readAtMs = readAtMs;
     this.entries.set(key, entry);
   }
 

@@ -52,6 +52,8 @@ export interface VaultEmulator extends SandboxServer {
   configureAppRole(mount: string, role: string, config: AppRoleConfig): { roleId: string; secretId: string };
   /** Revokes a token as `auth/token/revoke` does; false when it was not live. */
   revokeToken(token: string): boolean;
+  /** Revokes every token logins and token creation issued (not the root token), behind their holders' backs; returns how many. */
+  revokeAllTokens(): number;
   /** Live tokens issued by logins and token creation (the root token is not counted). */
   readonly tokenCount: number;
   /** Successful logins through auth method `method` ("kubernetes", "approle"), whatever the mount. */
@@ -119,6 +121,7 @@ export async function createVaultEmulator(options: VaultEmulatorOptions = {}): P
     },
     configureAppRole: (mount, role, config) => state.appRole(mount).configure(role, config),
     revokeToken: (token) => state.tokens.revoke(token),
+    revokeAllTokens: () => state.tokens.revokeAllButRoot(),
     get tokenCount() {
       return state.tokens.count();
     },

@@ -155,6 +155,17 @@ export class TokenStore {
     return this.tokens.delete(id);
   }
 
+  /** Revokes every token but the initial root token (as an operator revoking by prefix would); returns how many. */
+  revokeAllButRoot(): number {
+    let n = 0;
+    for (const [id, entry] of [...this.tokens]) {
+      if (entry.path === "auth/token/root") continue;
+      this.tokens.delete(id);
+      n++;
+    }
+    return n;
+  }
+
   /** Live tokens, the initial root token excluded. */
   count(): number {
     let n = 0;

@@ -1,10 +1,11 @@
 // The Vault token lifecycle for one auth configuration: single-flight login, renewal at ~2/3 TTL, re-login, revoke on stop.
 import type { Logger } from "pino";
 import type { Clock, Random, TimerHandle } from "../../runtime/clock.js";
-import { SecretDeniedError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { SecretDeniedError, SecretSourceUnavailableError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { VaultAuth } from "./auth.js";
 import type { VaultAuthResult, VaultClient } from "./vault-client.js";
+import { VaultLoginError } from "./vault-errors.js";
 
 export interface TokenManagerOptions {
   client: VaultClient;
@@ -28,6 +29,15 @@ interface HeldToken {
   incrementSeconds: number;
 }
 
+/** A streak of failed logins: until `retryAtMs` every caller gets `error` without a new attempt. */
+interface LoginFailure {
+  error: CredbrokerError;
+  sinceMs: number;
+  attempts: number;
+  delayMs: number;
+  retryAtMs: number;
+}
+
 /** Renewal happens between 60% and 66.7% of the TTL, so replicas that logged in together do not renew together. */
 const RENEW_FRACTION = 2 / 3;
 const JITTER = 0.1;
@@ -40,6 +50,7 @@ const JITTER = 0.1;
 export class TokenManager {
   private held: HeldToken | undefined;
   private loginInFlight: Promise<HeldToken> | undefined;
+  private loginFailure: LoginFailure | undefined;
   private readonly checks = new Map<string, Promise<boolean>>();
   private timer: TimerHandle | undefined;
   private retryDelayMs: number;
@@ -62,8 +73,8 @@ export class TokenManager {
     if (this.held !== undefined || this.stopping !== undefined) return;
     try {
       await this.login();
-    } catch (err) {
-      this.options.logger.warn({ err, auth: this.options.auth.key }, "initial Vault login failed; reads will retry it");
+    } catch {
+      // Logged once for the streak by loginFailed; reads retry the login with backoff.
     }
   }
 
@@ -114,8 +125,14 @@ export class TokenManager {
     return (await this.login()).token;
   }
 
-  /** One login at a time: every caller that arrives while it runs gets its result. */
+  /**
+   * One login at a time: every caller that arrives while it runs gets its result. After a failed
+   * login, callers get that failure at once until the backoff (with jitter) has passed, so a
+   * fleet of reads never turns into a login per read.
+   */
   private login(): Promise<HeldToken> {
+    const failure = this.loginFailure;
+    if (failure !== undefined && this.options.clock.now() < failure.retryAtMs) return Promise.reject(failure.error);
     this.loginInFlight ??= this.performLogin().finally(() => {
       this.loginInFlight = undefined;
     });
@@ -124,12 +141,48 @@ export class TokenManager {
 
   private async performLogin(): Promise<HeldToken> {
     const { auth, client, logger } = this.options;
-    const result = await auth.login(client);
+    let result: VaultAuthResult;
+    try {
+      result = await auth.login(client);
+    } catch (err) {
+      throw this.loginFailed(err);
+    }
+    const failure = this.loginFailure;
+    if (failure !== undefined) {
+      logger.info({ auth: auth.key, attempts: failure.attempts, failingForMs: this.options.clock.now() - failure.sinceMs }, "Vault login works again");
+      this.loginFailure = undefined;
+    }
     const held = this.hold(result);
     this.retryDelayMs = this.options.retryDelayMs ?? 1000;
     logger.info({ auth: auth.key, ttlSeconds: result.leaseDurationSeconds, renewable: result.renewable }, "Vault login");
     if (this.stopping === undefined) this.scheduleRenewal(held, false);
     return held;
+  }
+
+  /**
+   * Records a failed login and returns what callers see. A refusal (403 and every other 4xx) is
+   * about the broker, never an upstream's secret, so it becomes VaultLoginError (transient); an
+   * outage stays SecretSourceUnavailable. The first failure of a streak is logged and counted.
+   */
+  private loginFailed(err: unknown): CredbrokerError {
+    const { auth, clock, logger, random, telemetry } = this.options;
+    const cause = toCredbrokerError(err, `Vault ${auth.method} login`);
+    const error = cause.retryable
+      ? cause
+      : new VaultLoginError(
+          `${cause.message}: the broker cannot log in to Vault (${auth.key})${auth.method === "kubernetes" ? "; Vault's Kubernetes auth also answers so when its TokenReview fails" : ""}`,
+          { cause },
+        );
+    const now = clock.now();
+    const previous = this.loginFailure;
+    const base = this.options.retryDelayMs ?? 1000;
+    const delayMs = previous === undefined ? base : Math.min(previous.delayMs * 2, this.options.maxRetryDelayMs ?? 30_000);
+    this.loginFailure = { error, sinceMs: previous?.sinceMs ?? now, attempts: (previous?.attempts ?? 0) + 1, delayMs, retryAtMs: now + delayMs * (1 - JITTER * random()) };
+    if (previous === undefined) {
+      logger.warn({ err: cause, auth: auth.key }, "Vault login failing; reads that need a new token fail until it works, retried with backoff");
+      telemetry.vaultLoginFailureStreaks.inc({ auth: auth.method });
+    }
+    return error;
   }
 
   private hold(result: VaultAuthResult): HeldToken {
@@ -195,19 +248,27 @@ export class TokenManager {
     if (this.stopping !== undefined) return;
     try {
       await this.login();
-    } catch (err) {
+    } catch {
       if (this.stopping !== undefined) return;
-      this.options.logger.warn({ err, auth: this.options.auth.key }, "Vault login failed; will retry");
-      this.retryLater(() => this.backgroundLogin(), this.held);
+      // Logged once per streak by loginFailed.
+      const retryAtMs = this.loginFailure?.retryAtMs;
+      if (retryAtMs !== undefined && retryAtMs > this.options.clock.now()) {
+        this.dropIfExpired(this.held);
+        this.arm(retryAtMs - this.options.clock.now(), () => this.backgroundLogin());
+      } else this.retryLater(() => this.backgroundLogin(), this.held);
     }
   }
 
   private retryLater(action: () => Promise<void>, held: HeldToken | undefined): void {
     const delayMs = this.retryDelayMs * (1 - JITTER * this.options.random());
     this.retryDelayMs = Math.min(this.retryDelayMs * 2, this.options.maxRetryDelayMs ?? 30_000);
-    // A token past its expiry is useless: drop it so reads log in themselves instead of failing.
-    if (held?.expiresAtMs != null && held.expiresAtMs <= this.options.clock.now()) this.forget(held.token);
+    this.dropIfExpired(held);
     this.arm(delayMs, action);
+  }
+
+  /** A token past its expiry is useless: dropped, so reads log in themselves instead of failing. */
+  private dropIfExpired(held: HeldToken | undefined): void {
+    if (held?.expiresAtMs != null && held.expiresAtMs <= this.options.clock.now()) this.forget(held.token);
   }
 
   private arm(delayMs: number, action: () => Promise<void>): void {

@@ -1,6 +1,26 @@
 // Maps whatever node-vault or the network threw into the secret-source errors, without copying bodies, tokens or messages.
 import { CredbrokerError, DependencyCallError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
 
+/**
+ * The broker could not log in to Vault (any status, 403 included: Vault's Kubernetes auth answers
+ * every failed TokenReview with 403 "permission denied", also when the Kubernetes API errs or is
+ * unreachable). It says nothing about an upstream's secret, so it is transient: the last verdict
+ * stands. The cause is the classified login error.
+ */
+export class VaultLoginError extends CredbrokerError {
+  constructor(message: string, options: { cause?: unknown } = {}) {
+    super("VaultLoginFailed", message, { ...options, retryable: true });
+  }
+}
+
+/** The same failure with more said about it (the outage's start, the cached copy left unused); same class and reason. */
+export function withContext(err: CredbrokerError, context: string): CredbrokerError {
+  const message = `${err.message}; ${context}`;
+  if (err instanceof VaultLoginError) return new VaultLoginError(message, { cause: err });
+  if (err instanceof SecretSourceUnavailableError) return new SecretSourceUnavailableError(message, { cause: err });
+  return err;
+}
+
 /** The Vault operations counted in telemetry (`credbroker_vault_operations_total{operation}`). */
 export type VaultOperation = "login" | "renew" | "read" | "revoke" | "lookup";
 

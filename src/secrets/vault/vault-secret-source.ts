@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { createSystemClock, type Clock, type Random, type TimerHandle } from "../../runtime/clock.js";
 import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import type { SecretMaterial } from "../../model/credentials.js";
-import { SecretNotFoundError, toCredbrokerError } from "../../model/errors.js";
+import { SecretNotFoundError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
 import { parseVaultKv1Payload, parseVaultPayload } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
@@ -14,6 +14,7 @@ import type { ResolvedSecret, SecretRequest, SecretSource } from "../secret-sour
 import { createVaultAuth, type ReadTextFile, type VaultAuthSettings } from "./auth.js";
 import { TokenManager } from "./token-manager.js";
 import { createVaultClient, type VaultClient, type VaultConnectionSettings } from "./vault-client.js";
+import { withContext } from "./vault-errors.js";
 import { vaultSecretPath, type VaultPathSettings } from "./vault-paths.js";
 
 export interface VaultSecretSourceOptions {
@@ -38,6 +39,8 @@ export class VaultSecretSource implements SecretSource {
   private pollTimer: TimerHandle | undefined;
   private polling: Promise<void> | undefined;
   private state: "new" | "started" | "stopped" = "new";
+  /** Set while Vault cannot answer (down, sealed, no login): from the first failed read to the next answer. */
+  private outage: { sinceMs: number } | undefined;
 
   constructor(private readonly options: VaultSecretSourceOptions) {
     this.cache = new SecretCache(options.cacheSize, "vault", options.telemetry);
@@ -45,16 +48,19 @@ export class VaultSecretSource implements SecretSource {
   }
 
   /**
-   * Reads `<path of ref>` with the managed token (cached unless `fresh`). Throws SecretNotFoundError
-   * (absent, deleted or destroyed), SecretDeniedError(VaultDenied), SecretSourceUnavailableError
-   * (sealed, down, timeout, throttled) or ValidationError(SecretMalformed) naming the key.
+   * Reads `<path of ref>` with the managed token (cached unless `fresh`, and unless Vault is in an
+   * outage: then every resolve asks Vault, so the status says "unavailable" for as long as it
+   * lasts and the first answer ends it). Throws SecretNotFoundError (absent, deleted or destroyed),
+   * SecretDeniedError(VaultDenied), SecretSourceUnavailableError (sealed, down, timeout,
+   * throttled), VaultLoginError (the broker cannot log in) or ValidationError(SecretMalformed)
+   * naming the key. An outage's errors say since when, and when the cached copy (not used) was read.
    */
   async resolve(request: SecretRequest): Promise<ResolvedSecret> {
     const { ref, expected } = request;
     try {
       const path = vaultSecretPath(this.options.settings, ref);
       const location = `vault:${path}`;
-      if (request.fresh !== true) {
+      if (request.fresh !== true && this.outage === undefined) {
         const hit = this.cache.lookup(ref, expected);
         if (hit) return hit;
       }
@@ -63,7 +69,7 @@ export class VaultSecretSource implements SecretSource {
         response = await this.read(path);
       } catch (err) {
         if (err instanceof SecretNotFoundError) this.cache.rememberAbsent(ref, location);
-        throw err;
+        throw this.outageError(err, ref);
       }
       const version = this.versionOf(response);
       let material: SecretMaterial;
@@ -74,7 +80,7 @@ export class VaultSecretSource implements SecretSource {
         else this.cache.remember(ref, location, version, expected, undefined);
         throw err;
       }
-      this.cache.remember(ref, location, version, expected, material);
+      this.cache.remember(ref, location, version, expected, material, this.options.clock.now());
       return { material, source: "vault", version, location };
     } catch (err) {
       throw toCredbrokerError(err, `Vault secret ${ref.namespace}/${ref.name}`);
@@ -133,6 +139,7 @@ export class VaultSecretSource implements SecretSource {
       }
       version = null;
     }
+    if (this.cache.peek(entry.ref) === entry && version !== null) entry.readAtMs = this.options.clock.now();
     // The entry may have been dropped or replaced while the read was in flight.
     if (this.cache.peek(entry.ref) !== entry || entry.version === version) return;
     if (version === null) this.cache.rememberAbsent(entry.ref, entry.location);
@@ -152,8 +159,48 @@ export class VaultSecretSource implements SecretSource {
     }, this.options.settings.pollIntervalMs);
   }
 
-  private read(path: string): Promise<unknown> {
-    return this.options.tokens.run((token) => this.options.client.read(token, path));
+  /** One read; it also keeps the outage state: a retryable failure starts (or continues) it, any answer ends it. */
+  private async read(path: string): Promise<unknown> {
+    try {
+      const response = await this.options.tokens.run((token) => this.options.client.read(token, path));
+      this.answered();
+      return response;
+    } catch (err) {
+      const e = toCredbrokerError(err, "Vault read");
+      if (e.retryable) this.unavailable();
+      else this.answered();
+      throw e;
+    }
+  }
+
+  private unavailable(): void {
+    if (this.outage !== undefined) return;
+    this.outage = { sinceMs: this.options.clock.now() };
+    this.options.logger.warn({ since: new Date(this.outage.sinceMs).toISOString() }, "Vault unavailable: cached secrets are not used for verdicts until it answers again");
+    this.notifyAll();
+  }
+
+  private answered(): void {
+    const outage = this.outage;
+    if (outage === undefined) return;
+    this.outage = undefined;
+    this.options.logger.info({ unavailableForMs: this.options.clock.now() - outage.sinceMs }, "Vault answers again");
+    this.notifyAll();
+  }
+
+  /** Every upstream using a cached secret is looked at again: its status must say the outage began, or that it ended. */
+  private notifyAll(): void {
+    for (const entry of this.cache.snapshot()) this.listeners.notify(entry.ref);
+  }
+
+  /** A retryable failure during an outage, saying since when, and when the unused cached copy was read. */
+  private outageError(err: unknown, ref: SecretRef): CredbrokerError {
+    const e = toCredbrokerError(err, "Vault read");
+    const outage = this.outage;
+    if (!e.retryable || outage === undefined) return e;
+    const readAtMs = this.cache.peek(ref)?.readAtMs;
+    const cached = readAtMs === undefined ? "" : `; the copy read at ${new Date(readAtMs).toISOString()} is not used until it answers`;
+    return withContext(e, `Vault unavailable since ${new Date(outage.sinceMs).toISOString()}${cached}`);
   }
 
   /** KV v2: the version number (a deleted current version reads as absent); KV v1: a keyed digest of the payload. */

@@ -40,6 +40,6 @@ describe("parsePolicyHcl", () => {
 
   it("parses the broker's own policy file", () => {
     const rules = parsePolicyHcl(readFileSync(new URL("../../../policies/credbroker.hcl", import.meta.url), "utf8"));
-    expect(rules.map((r) => r.path)).toEqual(["secret/data/gloo/gloo.solo.io/v1/Secret/*", "secret/metadata/gloo/gloo.solo.io/v1/Secret/*"]);
+    expect(rules).toEqual([{ path: "secret/data/gloo/gloo.solo.io/v1/Secret/*", capabilities: ["read"] }]);
   });
 });

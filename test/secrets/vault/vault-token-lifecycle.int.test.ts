@@ -118,20 +118,48 @@ describe("Vault token lifecycle", () => {
     await b.source.stop();
   });
 
-  it("fails reads as SecretSourceUnavailable while Vault is sealed, serves the cache, and recovers on unseal", async () => {
+  it("fails reads as SecretSourceUnavailable for as long as Vault is sealed, cached copy or not, and recovers on unseal", async () => {
     const b = await make();
     await b.source.start();
+    const readAt = new Date(clock.now()).toISOString();
     await b.source.resolve({ ref });
+    clock.advance(5000);
+    const sealedAt = new Date(clock.now()).toISOString();
     sandbox.vault.seal();
     try {
       const err = await failureOf(log, b.source.resolve({ ref, fresh: true }));
       expect(err).toBeInstanceOf(SecretSourceUnavailableError);
       expect((err as SecretSourceUnavailableError).retryable).toBe(true);
-      await expect(b.source.resolve({ ref })).resolves.toMatchObject({ source: "vault" });
+      // The next, routine read does not answer from the cache: the outage would vanish from the status.
+      clock.advance(10_000);
+      const again = await failureOf(log, b.source.resolve({ ref }));
+      expect(again).toBeInstanceOf(SecretSourceUnavailableError);
+      expect((again as Error).message).toContain(`Vault unavailable since ${sealedAt}`);
+      expect((again as Error).message).toContain(`the copy read at ${readAt} is not used`);
     } finally {
       sandbox.vault.unseal();
     }
-    await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
+    await expect(b.source.resolve({ ref })).resolves.toMatchObject({ source: "vault" });
+    await b.source.stop();
+  });
+
+  it("tells listeners when an outage found by the poll begins and ends, so every user's status says so", async () => {
+    const b = await make();
+    await b.source.start();
+    await b.source.resolve({ ref });
+    const told: string[] = [];
+    b.source.onChange((r) => told.push(r.name));
+    sandbox.vault.seal();
+    try {
+      await b.source.pollOnce();
+      expect(told).toEqual(["aws-creds"]);
+      await b.source.pollOnce();
+      expect(told).toEqual(["aws-creds"]);
+    } finally {
+      sandbox.vault.unseal();
+    }
+    await b.source.pollOnce();
+    expect(told).toEqual(["aws-creds", "aws-creds"]);
     await b.source.stop();
   });
 
@@ -145,6 +173,8 @@ describe("Vault token lifecycle", () => {
     } finally {
       sandbox.vault.faults.reset();
     }
+    // Failed logins back off (1 s first): the next one after that recovers.
+    clock.advance(1500);
     await expect(b.source.resolve({ ref, fresh: true })).resolves.toMatchObject({ source: "vault" });
     await b.source.stop();
   });
@@ -199,10 +229,29 @@ describe("Vault token lifecycle", () => {
     ISSUED_VALUES.push(secretId);
   });
 
-  it("logs a denied login without the JWT", async () => {
+  it("takes a refused login as the broker's problem (VaultLoginFailed, transient), never a verdict, and logs it without the JWT", async () => {
     const wrongRole = await make({ role: "no-such-role" });
     const err = await failureOf(log, wrongRole.source.resolve({ ref }));
-    expect(err).toBeInstanceOf(SecretDeniedError);
+    expect(err).toMatchObject({ reason: "VaultLoginFailed", retryable: true });
+    expect((err as Error).message).toMatch(/cannot log in to Vault \(kubernetes:kubernetes:no-such-role\)/);
     expect(log.lines.length).toBeGreaterThan(0);
+  });
+
+  it("backs failed logins off: a minute of reads against a refusing Vault costs a handful of logins, one log line and one streak", async () => {
+    const metrics = new Metrics();
+    const wrongRole = await make({ role: "no-such-role" }, metrics);
+    const loginAttempts = async () => (await metrics.vaultOperations.get()).values.filter((v) => v.labels["operation"] === "login").reduce((sum, v) => sum + v.value, 0);
+    const attempts0 = await loginAttempts();
+    const lines0 = log.lines.filter((l) => l.includes("Vault login failing")).length;
+    for (let i = 0; i < 600; i++) {
+      await wrongRole.source.resolve({ ref }).catch(() => undefined);
+      clock.advance(100);
+    }
+    const attempts = (await loginAttempts()) - attempts0;
+    // 1, 2, 4, 8, 16, 30, 30 s apart (less jitter): 7 or 8 attempts in 60 s.
+    expect(attempts).toBeGreaterThanOrEqual(6);
+    expect(attempts).toBeLessThanOrEqual(9);
+    expect(log.lines.filter((l) => l.includes("Vault login failing")).length - lines0).toBe(1);
+    expect((await metrics.vaultLoginFailureStreaks.get()).values[0]?.value).toBe(1);
   });
 });

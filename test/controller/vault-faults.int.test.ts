@@ -1,0 +1,78 @@
+// A Vault-backed upstream through the whole broker while Vault is sealed, or while logins fail (TokenReview down): the verdict stands, the condition says so, it recovers by itself.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOwnStatus, type StatusEntry } from "../../src/model/status.js";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
+import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
+import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
+
+const NS = "team-payments";
+const NAME = "payments-vault";
+
+describe("a Vault-backed upstream under Vault faults", () => {
+  let sandbox: Sandbox;
+  let broker: HarnessBroker;
+  const entry = (): StatusEntry | undefined => readOwnStatus(sandbox.kube.get(UPSTREAMS, NS, NAME), "credbroker");
+  const secretResolved = () => entry()?.details.conditions.find((c) => c.type === "SecretResolved");
+  /** Samples the entry every 50 ms for `ms`: every state and SecretResolved status seen. */
+  const sample = async (ms: number) => {
+    const seen: string[] = [];
+    const until = Date.now() + ms;
+    while (Date.now() < until) {
+      seen.push(`${entry()?.state}/${secretResolved()?.status}/${secretResolved()?.reason}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return [...new Set(seen)];
+  };
+  const reverify = (token: string) => {
+    const u = sandbox.kube.get(UPSTREAMS, NS, NAME)!;
+    sandbox.kube.apply({ ...u, metadata: { ...(u.metadata as object), annotations: { ...((u.metadata as { annotations?: object }).annotations ?? {}), "credbroker.io/reverify": token } } });
+  };
+
+  beforeAll(async () => {
+    sandbox = await startSandbox();
+    broker = await startTestBroker(sandboxConfig(sandbox, { "log.level": "info", "vault.pollIntervalMs": "1s" }));
+    await eventually("the Vault-backed upstream Accepted", () => entry()?.state === "Accepted");
+  });
+  afterAll(async () => {
+    await broker?.stop();
+    await sandbox?.close();
+  });
+
+  it("stays Accepted with SecretResolved Unknown for as long as Vault is sealed, and recovers after unseal", async () => {
+    sandbox.vault.seal();
+    try {
+      reverify("sealed-1");
+      await eventually("SecretResolved Unknown", () => secretResolved()?.status === "Unknown");
+      expect(secretResolved()?.message).toMatch(/Vault unavailable since \d{4}-\d\d-\d\dT/);
+      // The retries (backoff 100 ms to 2 s) and the poll (1 s) must not bring "Resolved" back while sealed.
+      expect(await sample(4000)).toEqual(["Accepted/Unknown/SecretSourceUnavailable"]);
+    } finally {
+      sandbox.vault.unseal();
+    }
+    await eventually("SecretResolved True again", () => secretResolved()?.status === "True", 5000);
+    expect(entry()?.state).toBe("Accepted");
+  }, 20_000);
+
+  it("keeps the verdict when a re-login fails because TokenReview fails, and backs the logins off", async () => {
+    const loginsBefore = sandbox.vault.loginCount("kubernetes");
+    const deniedBefore = () => sandbox.vault.counters.get("login kubernetes", "denied");
+    const denied0 = deniedBefore();
+    sandbox.kube.faults.set({ outage: true, operations: ["create tokenreviews"] });
+    try {
+      // Vault no longer knows the broker's token: the next read needs a new login, and that fails.
+      sandbox.vault.revokeAllTokens();
+      reverify("relogin-1");
+      await eventually("SecretResolved Unknown", () => secretResolved()?.status === "Unknown");
+      expect(secretResolved()?.reason).toBe("VaultLoginFailed");
+      expect(await sample(4000)).toEqual(["Accepted/Unknown/VaultLoginFailed"]);
+    } finally {
+      sandbox.kube.faults.reset();
+    }
+    // About 5 s of failing logins: backed off 1, 2, 4 s (not one per retry or per read).
+    expect(deniedBefore() - denied0).toBeLessThanOrEqual(5);
+    await eventually("SecretResolved True again", () => secretResolved()?.status === "True", 10_000);
+    expect(entry()?.state).toBe("Accepted");
+    expect(sandbox.vault.loginCount("kubernetes")).toBeGreaterThan(loginsBefore);
+    expect(broker.logs.filter((l) => l.includes("Vault login failing")).length).toBe(1);
+  }, 30_000);
+});
