@@ -1,12 +1,15 @@
-// The request pipeline of the Vault emulator: admin routes, faults, namespace, seal, token, ACL, then the route.
+// The request pipeline of the Vault emulator, in real Vault's order: admin routes and faults, JSON limits, body, seal, token, ACL, then the route.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { CallCounters } from "../common/counters.js";
 import { answerFault, type FaultInjector } from "../common/faults.js";
 import { handleAdmin, sendJson, type RequestHandler } from "../common/http-server.js";
 import { authRoute } from "./routes-auth.js";
 import { kvV1Route, kvV2Route } from "./routes-kv.js";
+import { rawHttpRoute } from "./routes-seal.js";
 import { sysRoute } from "./routes-sys.js";
-import { permissionDenied, requiredCapability, VaultError, type Operation, type RequestContext, type Route, type VaultReply } from "./route.js";
+import { checkJsonLimits } from "./json-limits.js";
+import { logicalRequestData } from "./request-body.js";
+import { aclDenied, invalidToken, permissionDenied, requiredCapability, VaultError, type Operation, type RequestContext, type Route, type VaultReply } from "./route.js";
 import type { VaultState } from "./vault-state.js";
 
 function operationOf(method: string, query: URLSearchParams): Operation | undefined {
@@ -62,35 +65,56 @@ function outcomeOf(status: number): string {
   return "bad_request";
 }
 
-function parseBody(raw: Buffer): Record<string, unknown> {
-  const text = raw.toString("utf8").trim();
-  if (text === "") return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    throw new VaultError(400, ["failed to parse JSON input: invalid character in request body"]);
-  }
-  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new VaultError(400, ["failed to parse JSON input: body must be a JSON object"]);
-  return parsed as Record<string, unknown>;
-}
-
-/** Checks token and ACL for a route; throws VaultError 403 "permission denied" as real Vault does for bad tokens and denials. */
-function authorize(route: Route, ctx: RequestContext, req: IncomingMessage): void {
+/**
+ * Checks token and ACL for a route, in Vault's words: no token at all is a bare "permission
+ * denied"; an unknown, expired or revoked token is the two-error list ending in "invalid token";
+ * a live token its policies do not allow (sudo included) is the one-error list. Throws VaultError 403.
+ */
+function authorize(route: Route, ctx: RequestContext): void {
   if (route.auth === "none") return;
-  const id = tokenOf(req);
-  const token = id === undefined ? undefined : ctx.state.tokens.lookup(id);
-  if (!token) throw permissionDenied();
+  if (ctx.clientToken === undefined) throw permissionDenied();
+  const token = ctx.state.tokens.lookup(ctx.clientToken);
+  if (!token) throw invalidToken();
   ctx.token = token;
   if (route.skipAcl) return;
   const acl = ctx.state.policies.acl(token.policies);
-  if (!acl.allows(ctx.path, requiredCapability(route, ctx))) throw permissionDenied();
-  if (route.sudo && !acl.allows(ctx.path, "sudo")) throw permissionDenied();
+  if (!acl.allows(ctx.path, requiredCapability(route, ctx))) throw aclDenied();
+  if (route.sudo && !acl.allows(ctx.path, "sudo")) throw aclDenied();
+}
+
+/** Headers real Vault puts on every /v1 answer: no caching, and the namespace header echoed back when one was sent. */
+function commonHeaders(req: IncomingMessage): Record<string, string> {
+  const namespace = req.headers["x-vault-namespace"];
+  return { "cache-control": "no-store", ...(typeof namespace === "string" && namespace !== "" ? { "x-vault-namespace": namespace } : {}) };
+}
+
+/** Runs the request through Vault's checks in Vault's order and returns the reply; throws nothing. */
+async function answer(route: Route | undefined, ctx: RequestContext, req: IncomingMessage, raw: Buffer): Promise<VaultReply> {
+  try {
+    // wrapJSONLimitsHandler runs before the mux sees the request, whatever the path or method.
+    const limits = checkJsonLimits(raw);
+    if (limits !== undefined) throw new VaultError(500, [limits]);
+    if (!route) throw new VaultError(405, []);
+    if (route.rawHttp) return route.rawHttp(ctx, raw);
+    ctx.body = logicalRequestData(ctx.httpMethod, req.headers["content-type"], raw);
+    if (ctx.state.sealed) throw new VaultError(503, ["Vault is sealed"]);
+    authorize(route, ctx);
+    return await route.handle(ctx);
+  } catch (err) {
+    // Anything unexpected is Vault's opaque 500; the message could carry request data, so it is not echoed.
+    return err instanceof VaultError ? { status: err.status, body: { errors: err.errors } } : { status: 500, body: { errors: ["internal error"] } };
+  }
+}
+
+/** Go's JSON output: HTML-sensitive characters escaped, and json.Encoder's trailing newline unless the body was json.Marshal'ed. */
+function goJson(body: unknown, newline: boolean): string {
+  return `${JSON.stringify(body).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}${newline ? "\n" : ""}`;
 }
 
 /**
- * Builds the HTTP handler over `state`. Namespaces: only the root namespace exists (as in Vault
- * Community Edition); an `X-Vault-Namespace` other than empty, "root" or "/" is answered 400.
+ * Builds the HTTP handler over `state`. Namespaces: Vault Community Edition ignores
+ * `X-Vault-Namespace` (everything is the root namespace) and only echoes the header back, and so
+ * does the emulator.
  */
 export function createVaultHandler(state: VaultState, faults: FaultInjector, counters: CallCounters): RequestHandler {
   return async (req: IncomingMessage, res: ServerResponse, raw: Buffer): Promise<void> => {
@@ -101,8 +125,8 @@ export function createVaultHandler(state: VaultState, faults: FaultInjector, cou
     const op = operationOf(method, query);
     let path = decodeURIComponent(url.pathname).replace(/^\/v1\//, "").replace(/^\/+/, "");
     if (op === "list" && !path.endsWith("/")) path += "/";
-    const ctx: RequestContext = { op: op ?? "read", httpMethod: method, path, query, body: {}, token: undefined, state };
-    const route = !url.pathname.startsWith("/v1/") || !op ? undefined : (resolveRoute(ctx) ?? unknownRoute(path));
+    const ctx: RequestContext = { op: op ?? "read", httpMethod: method, path, query, body: {}, clientToken: tokenOf(req), token: undefined, state };
+    const route = !url.pathname.startsWith("/v1/") ? undefined : (rawHttpRoute(ctx) ?? (op ? (resolveRoute(ctx) ?? unknownRoute(path)) : undefined));
     const operation = route?.operation ?? "unknown";
 
     const faulted = await answerFault(faults, operation, res, {
@@ -112,25 +136,16 @@ export function createVaultHandler(state: VaultState, faults: FaultInjector, cou
     });
     if (faulted) return;
 
-    let reply: VaultReply;
-    try {
-      if (!route) throw new VaultError(405, ["unsupported operation"]);
-      const namespace = req.headers["x-vault-namespace"];
-      if (typeof namespace === "string" && !["", "root", "/", "root/"].includes(namespace)) throw new VaultError(400, [`namespace "${namespace}" does not exist: the emulator serves only the root namespace`]);
-      if (state.sealed && !route.whenSealed) throw new VaultError(503, ["Vault is sealed"]);
-      ctx.body = parseBody(raw);
-      authorize(route, ctx, req);
-      reply = await route.handle(ctx);
-    } catch (err) {
-      // Anything unexpected is Vault's opaque 500; the message could carry request data, so it is not echoed.
-      reply = err instanceof VaultError ? { status: err.status, body: { errors: err.errors } } : { status: 500, body: { errors: ["internal error"] } };
-    }
+    const reply = await answer(route, ctx, req, raw);
     counters.record(operation, outcomeOf(reply.status));
+    const headers = { ...commonHeaders(req), ...(reply.headers ?? {}) };
     if (reply.status === 204 || method === "HEAD" || reply.body === undefined) {
-      res.writeHead(reply.status, reply.headers ?? {});
+      res.writeHead(reply.status, headers);
       res.end();
       return;
     }
-    sendJson(res, reply.status, reply.body, reply.headers ?? {});
+    const text = goJson(reply.body, reply.withStatusCode !== true);
+    res.writeHead(reply.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
+    res.end(text);
   };
 }

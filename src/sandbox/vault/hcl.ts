@@ -9,11 +9,15 @@ export interface PathRule {
   capabilities: Capability[];
 }
 
-/** The text is not a policy this reader understands; `line` is 1-based. */
+/**
+ * The text is not a policy this reader understands; `line` is 1-based. `vaultText`, when set, is
+ * what real Vault says of the same problem (vault/policy.go parsePaths), for the emulator's answer.
+ */
 export class HclParseError extends Error {
   constructor(
     readonly line: number,
     problem: string,
+    readonly vaultText?: string,
   ) {
     super(`policy line ${line}: ${problem}`);
     this.name = "HclParseError";
@@ -182,12 +186,12 @@ function ruleFromBlock(block: Extract<BodyItem, { kind: "block" }>): PathRule {
     if (item.name === "capabilities") {
       if (!Array.isArray(item.value)) throw new HclParseError(item.line, "capabilities must be a list of strings");
       for (const cap of item.value) {
-        if (!isCapability(cap)) throw new HclParseError(item.line, `invalid capability ${JSON.stringify(cap)}`);
+        if (!isCapability(cap)) throw new HclParseError(item.line, `invalid capability ${JSON.stringify(cap)}`, `path ${JSON.stringify(label)}: invalid capability ${JSON.stringify(cap)}`);
         capabilities.push(cap);
       }
     } else if (item.name === "policy") {
       const expanded = typeof item.value === "string" ? LEGACY_POLICY[item.value] : undefined;
-      if (!expanded) throw new HclParseError(item.line, `invalid policy ${JSON.stringify(item.value)}`);
+      if (!expanded) throw new HclParseError(item.line, `invalid policy ${JSON.stringify(item.value)}`, typeof item.value === "string" ? `path ${JSON.stringify(label)}: invalid policy ${JSON.stringify(item.value)}` : undefined);
       capabilities.push(...expanded);
     }
     // allowed_parameters, denied_parameters, min/max_wrapping_ttl: parsed, not enforced by the emulator.

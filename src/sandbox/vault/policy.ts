@@ -86,6 +86,17 @@ export class Acl {
   allows(path: string, capability: Capability): boolean {
     return this.capabilities(path).includes(capability);
   }
+
+  /**
+   * Whether any capability is granted on `prefix` (a mount path ending in "/") or anywhere under
+   * it, as Vault's hasMountAccess decides whether the UI preflight may name a mount. Approximated:
+   * a rule counts when its path lies under the prefix, or when its wildcard part can reach into it;
+   * Vault walks its rule trees instead. Pure.
+   */
+  reachesUnder(prefix: string): boolean {
+    if (this.root || this.capabilities(prefix).length > 0) return true;
+    return this.rules.some((r) => !r.capabilities.has("deny") && (r.pattern.startsWith(prefix) || (r.firstWildcard !== Infinity && prefix.startsWith(r.pattern.slice(0, r.firstWildcard)))));
+  }
 }
 
 /** Named policies as HCL text plus their parsed rules; `root` and `default` are built in. */

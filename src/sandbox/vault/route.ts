@@ -14,6 +14,8 @@ export interface RequestContext {
   path: string;
   query: URLSearchParams;
   body: Record<string, unknown>;
+  /** The token the client presented (X-Vault-Token, else a Bearer Authorization header), checked or not. */
+  clientToken: string | undefined;
   /** Set for routes that need a token, once it has been checked. */
   token: TokenEntry | undefined;
   state: VaultState;
@@ -24,8 +26,12 @@ export interface Route {
   operation: string;
   /** "none": unauthenticated (health, login); "token": a live token and the ACL are required. */
   auth: "none" | "token";
-  /** Answered even while sealed (health, seal-status, unseal). */
-  whenSealed?: boolean;
+  /**
+   * One of Vault's own HTTP handlers (sys/health, sys/seal-status, sys/unseal) rather than a
+   * logical request: it reads the raw body itself, answers while sealed, takes no token, and is
+   * given every method (refusing the wrong ones itself). `handle` is then never called.
+   */
+  rawHttp?: (ctx: RequestContext, raw: Buffer) => VaultReply;
   /** Needs `sudo` on the path in addition to the operation's capability. */
   sudo?: boolean;
   /** For writes: whether the target exists, which makes the needed capability `update` instead of `create`. Absent: always `update`. */
@@ -39,6 +45,12 @@ export interface VaultReply {
   status: number;
   body?: unknown;
   headers?: Record<string, string>;
+  /**
+   * The backend chose the status itself (sdk logical.RespondWithStatusCode, as KV v2 does for a
+   * deleted version): Vault then writes the body with json.Marshal, without the trailing newline
+   * of its other answers, and the envelope's `mount_type` is empty.
+   */
+  withStatusCode?: boolean;
 }
 
 /** A refusal answered as `{"errors": [...]}` with its status (404 with `[]` is Vault's "not found"). */
@@ -52,8 +64,23 @@ export class VaultError extends Error {
   }
 }
 
+/**
+ * The text go-multierror's ListFormatFunc gives a list of errors. Vault puts it in the body
+ * whenever the error that reaches the client is such a list rather than one error, which is how
+ * an ACL denial and a dead token read ("1 error occurred:\n\t* permission denied\n\n"). Pure.
+ */
+export function goMultiError(messages: readonly string[]): string {
+  if (messages.length === 1) return `1 error occurred:\n\t* ${messages[0] ?? ""}\n\n`;
+  return `${messages.length} errors occurred:\n\t${messages.map((m) => `* ${m}`).join("\n\t")}\n\n`;
+}
+
 export const notFound = (): VaultError => new VaultError(404, []);
+/** A request without any token, or a login the auth method refused: Vault's bare logical.ErrPermissionDenied. */
 export const permissionDenied = (): VaultError => new VaultError(403, ["permission denied"]);
+/** The token is live but its policies do not grant the request (vault/request_handling.go CheckToken appends ErrPermissionDenied to a multierror). */
+export const aclDenied = (): VaultError => new VaultError(403, [goMultiError(["permission denied"])]);
+/** The token is unknown, expired or revoked (fetchACLTokenEntryAndEntity: multierror.Append(ErrPermissionDenied, ErrInvalidToken)). */
+export const invalidToken = (): VaultError => new VaultError(403, [goMultiError(["permission denied", "invalid token"])]);
 export const badRequest = (message: string): VaultError => new VaultError(400, [message]);
 
 /** The capability the ACL must grant for this request. */

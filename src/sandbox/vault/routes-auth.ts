@@ -81,10 +81,18 @@ function createToken(ctx: RequestContext): VaultReply {
 function tokenRoute(ctx: RequestContext, rest: string): Route | undefined {
   const w = ctx.op === "write";
   const r = ctx.op === "read";
-  const other = (c: RequestContext): TokenEntry => {
-    const target = typeof c.body["token"] === "string" ? c.state.tokens.lookup(c.body["token"]) : undefined;
-    if (!target) throw badRequest("bad token");
+  // handleLookup: no token named means the caller's own; an unknown one is 403 "bad token".
+  const lookupTarget = (c: RequestContext): TokenEntry => {
+    const id = typeof c.body["token"] === "string" && c.body["token"] !== "" ? c.body["token"] : selfToken(c).id;
+    const target = c.state.tokens.lookup(id);
+    if (!target) throw new VaultError(403, ["bad token"]);
     return target;
+  };
+  // handleRevokeTree: a token must be named; revoking an unknown one does nothing and succeeds.
+  const revokeTarget = (c: RequestContext): string => {
+    const id = c.body["token"];
+    if (typeof id !== "string" || id === "") throw badRequest("missing token ID");
+    return id;
   };
   switch (rest) {
     case "lookup-self":
@@ -97,10 +105,10 @@ function tokenRoute(ctx: RequestContext, rest: string): Route | undefined {
     case "create-orphan":
       return w ? { operation: "token create", auth: "token", handle: createToken } : undefined;
     case "lookup":
-      return w ? { operation: "token lookup", auth: "token", handle: (c) => ok(envelope({ data: lookupData(c.state, other(c)) })) } : undefined;
+      return w ? { operation: "token lookup", auth: "token", handle: (c) => ok(envelope({ data: lookupData(c.state, lookupTarget(c)) })) } : undefined;
     case "revoke":
     case "revoke-orphan":
-      return w ? { operation: "token revoke", auth: "token", handle: (c) => done(() => c.state.tokens.revoke(other(c).id)) } : undefined;
+      return w ? { operation: "token revoke", auth: "token", handle: (c) => done(() => c.state.tokens.revoke(revokeTarget(c))) } : undefined;
     default:
       return undefined;
   }

@@ -24,7 +24,7 @@ function readData(store: KvV2Store, path: string, ctx: RequestContext): VaultRep
   if (!secret || !entry) throw notFound();
   const metadata = versionMetadata(secret, version, entry);
   // Real Vault answers a deleted or destroyed version with 404 and the metadata that says why.
-  if (entry.destroyed || entry.deletionMs !== null || entry.data === null) return { status: 404, body: envelope({ data: { data: null, metadata }, mountType: "kv" }) };
+  if (entry.destroyed || entry.deletionMs !== null || entry.data === null) return { status: 404, body: envelope({ data: { data: null, metadata }, mountType: "" }), withStatusCode: true };
   return ok(envelope({ data: { data: entry.data, metadata }, mountType: "kv" }));
 }
 
@@ -132,7 +132,8 @@ export function kvV2Route(ctx: RequestContext, store: KvV2Store, rest: string): 
     default:
       return route("kv invalid path", () => ({
         status: 404,
-        body: envelope({ warnings: ["Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation."] }),
+        body: envelope({ warnings: ["Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation."], mountType: "" }),
+        withStatusCode: true,
       }));
   }
 }

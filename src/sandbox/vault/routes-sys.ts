@@ -1,66 +1,6 @@
-// The `sys/` routes: health, seal and unseal, ACL policies, mount discovery.
+// The logical `sys/` routes: seal, ACL policies, mount discovery (health, seal-status and unseal are in routes-seal.ts).
 import { HclParseError } from "./hcl.js";
-import { badRequest, envelope, noContent, notFound, ok, permissionDenied, type RequestContext, type Route, type VaultReply } from "./route.js";
-import type { VaultState } from "./vault-state.js";
-
-/** The Vault release the emulator reports; new enough for every client feature the broker uses. */
-export const EMULATED_VERSION = "1.17.6";
-const CLUSTER = { cluster_name: "vault-cluster-sandbox", cluster_id: "00000000-0000-4000-8000-00000000c0de" };
-
-function sealStatus(state: VaultState): Record<string, unknown> {
-  return {
-    type: "shamir",
-    initialized: true,
-    sealed: state.sealed,
-    t: 1,
-    n: 1,
-    progress: 0,
-    nonce: "",
-    version: EMULATED_VERSION,
-    build_date: "2024-09-30T00:00:00Z",
-    migration: false,
-    recovery_seal: false,
-    storage_type: "inmem",
-    ...(state.sealed ? {} : CLUSTER),
-  };
-}
-
-function codeParam(query: URLSearchParams, name: string, fallback: number): number {
-  const n = Number(query.get(name));
-  return query.has(name) && Number.isInteger(n) && n >= 100 && n <= 599 ? n : fallback;
-}
-
-function health(ctx: RequestContext): VaultReply {
-  const { state, query } = ctx;
-  // Always the active node of an initialised single-node cluster, so standbyok/perfstandbyok change nothing.
-  const status = state.sealed ? codeParam(query, "sealedcode", 503) : codeParam(query, "activecode", 200);
-  return {
-    status,
-    body: {
-      initialized: true,
-      sealed: state.sealed,
-      standby: false,
-      performance_standby: false,
-      replication_performance_mode: "disabled",
-      replication_dr_mode: "disabled",
-      server_time_utc: Math.floor(state.clock() / 1000),
-      version: EMULATED_VERSION,
-      enterprise: false,
-      echo_duration_ms: 0,
-      clock_skew_ms: 0,
-      ...CLUSTER,
-    },
-  };
-}
-
-function unseal(ctx: RequestContext): VaultReply {
-  const { state, body } = ctx;
-  if (body["reset"] === true) return ok(sealStatus(state));
-  if (typeof body["key"] !== "string" || body["key"] === "") throw badRequest("'key' must be specified in request body as JSON, or 'reset' set to true");
-  if (state.sealed && body["key"] !== state.unsealKey) throw badRequest("invalid key");
-  state.sealed = false;
-  return ok(sealStatus(state));
-}
+import { badRequest, envelope, invalidToken, noContent, notFound, ok, permissionDenied, VaultError, type RequestContext, type Route, type VaultReply } from "./route.js";
 
 function policyRoute(ctx: RequestContext, name: string): Route | undefined {
   const { policies } = ctx.state;
@@ -90,7 +30,7 @@ function policyRoute(ctx: RequestContext, name: string): Route | undefined {
           try {
             policies.write(name, text);
           } catch (err) {
-            throw badRequest(err instanceof HclParseError ? `failed to parse policy: ${err.message}` : "cannot update policy");
+            throw badRequest(err instanceof HclParseError ? `failed to parse policy: ${err.vaultText ?? err.message}` : "cannot update policy");
           }
           return noContent();
         },
@@ -118,12 +58,27 @@ function mountInfo(name: string, version: 1 | 2): Record<string, unknown> {
   return { path: `${name}/`, type: "kv", description: "", options: { version: String(version) }, accessor: `kv_${name}`, local: false, seal_wrap: false };
 }
 
+/**
+ * sys/internal/ui/mounts/<path> (pathInternalUIMountRead): an unauthenticated path that checks the
+ * token itself, so no token is a bare "permission denied" and a dead one the "invalid token" list;
+ * a path under no mount, or a mount the token's policies reach nowhere, is the 403 "preflight
+ * capability check" refusal (the same for both, so mounts cannot be probed).
+ */
+function preflightMount(ctx: RequestContext, requested: string): VaultReply {
+  const path = `${requested.replace(/^\/+/, "").replace(/\/+$/, "")}/`;
+  if (ctx.clientToken === undefined) throw permissionDenied();
+  const token = ctx.state.tokens.lookup(ctx.clientToken);
+  if (!token) throw invalidToken();
+  const refused = new VaultError(403, [`preflight capability check returned 403, please ensure client's policies grant access to path "${path}"`]);
+  const found = ctx.state.findKvMount(path.slice(0, -1));
+  if (!found) throw refused;
+  if (!ctx.state.policies.acl(token.policies).reachesUnder(`${found.name}/`)) throw refused;
+  return ok(envelope({ data: mountInfo(found.name, found.mount.version) }));
+}
+
 /** Resolves a `sys/...` path (given without the `sys/` prefix) to its route, or undefined when none. */
 export function sysRoute(ctx: RequestContext, rest: string): Route | undefined {
   const write = ctx.op === "write";
-  if (rest === "health" && ctx.op === "read") return { operation: "health", auth: "none", whenSealed: true, handle: health };
-  if (rest === "seal-status" && ctx.op === "read") return { operation: "seal-status", auth: "none", whenSealed: true, handle: (c) => ok(sealStatus(c.state)) };
-  if (rest === "unseal" && write) return { operation: "unseal", auth: "none", whenSealed: true, handle: unseal };
   if (rest === "seal" && write) {
     return {
       operation: "seal",
@@ -149,17 +104,6 @@ export function sysRoute(ctx: RequestContext, rest: string): Route | undefined {
     };
   }
   const preflight = /^internal\/ui\/mounts\/(.+)$/.exec(rest);
-  if (preflight && ctx.op === "read") {
-    return {
-      operation: "mounts",
-      auth: "token",
-      skipAcl: true,
-      handle: (c) => {
-        const found = c.state.findKvMount(preflight[1] ?? "");
-        if (!found) throw permissionDenied();
-        return ok(envelope({ data: mountInfo(found.name, found.mount.version) }));
-      },
-    };
-  }
+  if (preflight && ctx.op === "read") return { operation: "mounts", auth: "none", handle: (c) => preflightMount(c, preflight[1] ?? "") };
   return undefined;
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createVaultEmulator, type VaultEmulator } from "../../../src/sandbox/vault/index.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
-import { START_MS, expectVaultError, fakeReviewer, vaultClient } from "./fixtures.js";
+import { INVALID_TOKEN, START_MS, expectVaultError, fakeReviewer, vaultClient } from "./fixtures.js";
 
 describe("Vault emulator: tokens and auth methods", () => {
   const clock = new FakeClock(START_MS);
@@ -71,7 +71,7 @@ describe("Vault emulator: tokens and auth methods", () => {
     expect(capped.auth.lease_duration).toBe(500);
     expect(capped.warnings).toEqual(['TTL of "1h0m0s" exceeded the effective max_ttl of "8m20s"; TTL value is capped accordingly']);
     clock.advance(500_000);
-    await expectVaultError(client.tokenLookupSelf(), 403, ["permission denied"]);
+    await expectVaultError(client.tokenLookupSelf(), 403, [INVALID_TOKEN]);
   });
 
   it("expires a token at its TTL without renewal", async () => {
@@ -80,7 +80,7 @@ describe("Vault emulator: tokens and auth methods", () => {
     clock.advance(599_000);
     expect((await client.tokenLookupSelf()).data.ttl).toBe(1);
     clock.advance(1000);
-    await expectVaultError(client.tokenLookupSelf(), 403, ["permission denied"]);
+    await expectVaultError(client.tokenLookupSelf(), 403, [INVALID_TOKEN]);
   });
 
   it("revokes a token by revoke-self and by the control", async () => {
@@ -89,11 +89,11 @@ describe("Vault emulator: tokens and auth methods", () => {
     const before = vault.tokenCount;
     await client.tokenRevokeSelf();
     expect(vault.tokenCount).toBe(before - 1);
-    await expectVaultError(client.tokenLookupSelf(), 403, ["permission denied"]);
+    await expectVaultError(client.tokenLookupSelf(), 403, [INVALID_TOKEN]);
 
     const again = await client.kubernetesLogin({ mount_point: "kubernetes", role: "credbroker", jwt: "jwt-broker" });
     expect(vault.revokeToken(again.auth.client_token)).toBe(true);
-    await expectVaultError(client.tokenRenewSelf(), 403, ["permission denied"]);
+    await expectVaultError(client.tokenRenewSelf(), 403, [INVALID_TOKEN]);
   });
 
   it("creates tokens for tests with policies, TTL and explicit max TTL", async () => {

@@ -6,6 +6,11 @@ import type { TokenReviewer, VaultEmulator } from "../../../src/sandbox/vault/in
 /** Where the fake clock (src/model/clock.ts) starts in these tests, so TTLs expire without sleeping. */
 export const START_MS = Date.parse("2025-01-01T00:00:00Z");
 
+/** Real Vault's body text for a live token its policies do not allow (vault/request_handling.go CheckToken). */
+export const ACL_DENIED = "1 error occurred:\n\t* permission denied\n\n";
+/** Real Vault's body text for an unknown, expired or revoked token (fetchACLTokenEntryAndEntity). */
+export const INVALID_TOKEN = "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n";
+
 /** A TokenReview that knows a fixed set of JWTs, each standing for `namespace:name`; any other JWT is unauthenticated. */
 export function fakeReviewer(accounts: Record<string, string>): TokenReviewer {
   return (jwt) => {
