@@ -152,7 +152,13 @@ export class TokenManager {
       logger.info({ auth: auth.key, attempts: failure.attempts, failingForMs: this.options.clock.now() - failure.sinceMs }, "Vault login works again");
       this.loginFailure = undefined;
     }
+    const replaced = this.held;
     const held = this.hold(result);
+    // The token a new login replaces (at max TTL, or after renewal stopped helping) would live on for
+    // the rest of its TTL: revoked now. A request still using it meets a 403 and retries with the new one.
+    if (replaced !== undefined && replaced.token !== held.token && auth.ownsToken) {
+      client.revokeSelf(replaced.token).catch((err: unknown) => logger.debug({ err, auth: auth.key }, "revoking the replaced Vault token failed; it expires with its TTL"));
+    }
     this.retryDelayMs = this.options.retryDelayMs ?? 1000;
     logger.info({ auth: auth.key, ttlSeconds: result.leaseDurationSeconds, renewable: result.renewable }, "Vault login");
     if (this.stopping === undefined) this.scheduleRenewal(held, false);

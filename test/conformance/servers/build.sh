@@ -10,7 +10,16 @@ cache_root="${CREDBROKER_SERVER_CACHE:-$HOME/.cache/credbroker/real-servers}"
 servers=(
   "kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver v1.34.4"
   "etcd etcd . v3.6.16"
+  "vault vault . v1.21.0"
 )
+
+# Linker flags per server: Kubernetes reads its version from ldflags; Vault embeds its own VERSION file.
+ldflags_for() {
+  case "$1" in
+    vault) echo "-s" ;;
+    *) echo "-s -X k8s.io/component-base/version.gitVersion=$2 -X k8s.io/component-base/version.gitMajor=${2:1:1} -X k8s.io/component-base/version.gitMinor=$(echo "$2" | cut -d. -f2)" ;;
+  esac
+}
 
 want=("$@")
 for entry in "${servers[@]}"; do
@@ -24,7 +33,7 @@ for entry in "${servers[@]}"; do
     mkdir -p "$out/bin"
     # Build into a temporary name and rename, so an interrupted build never leaves a half binary.
     (cd "$here/$dir" && CGO_ENABLED=0 GOFLAGS=-mod=readonly go build -trimpath \
-      -ldflags="-s -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=${version:1:1} -X k8s.io/component-base/version.gitMinor=$(echo "$version" | cut -d. -f2)" \
+      -ldflags="$(ldflags_for "$name" "$version")" \
       -o "$out/bin/$name.partial" "$pkg")
     mv "$out/bin/$name.partial" "$out/bin/$name"
     echo "built $name in $(( $(date +%s) - started )) s" >&2

@@ -118,6 +118,9 @@ describe("TokenManager", () => {
     }
     expect(vault.logins).toBeGreaterThanOrEqual(2);
     expect(vault.lookups).toBe(0); // no read was ever denied
+    // Each new login revoked the token it replaced: only the newest is still live.
+    expect(vault.revoked).toHaveLength(vault.logins - 1);
+    expect(vault.live.size).toBe(1);
     await manager.stop();
   });
 
