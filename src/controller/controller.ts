@@ -304,7 +304,6 @@ export class Controller {
     this.deps.secrets.untrack(key);
     const result = await this.reconcileWithDeadline(key, fresh);
     this.completed++;
-    // Remembered first: the metrics read the reason from the object this pass wrote.
     if (result.kind === "published" || result.kind === "superseded") this.index.rememberWritten(key, result.object);
     this.record(key, result, (this.deps.clock.now() - started) / 1000);
     const next = followUp(result, this.deps.settings.verifyIntervalMs);
@@ -348,7 +347,7 @@ export class Controller {
         return;
       case "published": {
         const outcome = result.wrote ? "written" : "unchanged";
-        const reason = this.view(key)?.conditions.find((c) => c.status !== "True")?.reason ?? "Verified";
+        const reason = result.conditionReason;
         metrics.reconciles.inc({ outcome, reason });
         metrics.reconcileSeconds.observe({ outcome }, seconds);
         // Deleted meanwhile, or no longer ours: its series belong to nobody (or to the new leader).

@@ -6,7 +6,7 @@ import type { Evaluation } from "../model/evaluation.js";
 import type { JsonObject } from "../model/fields.js";
 import { nameOf, metaOf } from "../model/object-meta.js";
 import { specFingerprint } from "../model/spec-fingerprint.js";
-import type { StatusEntry, StatusState } from "../model/status.js";
+import { failingReason, type StatusEntry, type StatusState } from "../model/status.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 
 /** `superseded`: the spec changed under the evaluation (seen on a 409), so nothing more was written. */
@@ -61,18 +61,20 @@ const MAX_ATTEMPTS = 5;
 export async function publish(object: JsonObject, evaluation: Evaluation, deps: PublishDeps, options: { forced?: boolean } = {}): Promise<PublishReport | AbandonedReport> {
   const { namespace, name } = nameOf(object);
   const desiredOf = (current: JsonObject): DesiredState => desiredState(current, evaluation, deps.settings, new Date(deps.clock.now()), options);
+  // One desired state per version of the object: recomputed only when a write or a re-read brings a new one.
   let current = object;
+  let desired = desiredOf(current);
   let spec: PublishReport["spec"] = "unchanged";
 
   for (let attempt = 1; ; attempt++) {
-    const { specPatch } = desiredOf(current);
-    if (specPatch === undefined) {
+    if (desired.specPatch === undefined) {
       if (evaluation.discovered !== undefined) deps.onWrite?.("spec", "skipped");
       break;
     }
-    const answer = await write("spec", current, specPatch, deps);
+    const answer = await write("spec", current, desired.specPatch, deps);
     if (answer.kind === "patched") {
       current = answer.object;
+      desired = desiredOf(current);
       spec = "patched";
       break;
     }
@@ -80,10 +82,10 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
     if (fresh.status !== "same") return fresh;
     if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its function list was written`, { retryable: true });
     current = fresh.object;
+    desired = desiredOf(current);
   }
 
   for (let attempt = 1; ; attempt++) {
-    const desired = desiredOf(current);
     if (!desired.statusDue) {
       deps.onWrite?.("status", "skipped");
       return { spec, status: "unchanged", previousState: desired.previous?.state, entry: desired.previous ?? desired.entry, object: current };
@@ -97,6 +99,7 @@ export async function publish(object: JsonObject, evaluation: Evaluation, deps: 
     if (fresh.status !== "same") return fresh;
     if (attempt >= MAX_ATTEMPTS) throw new CredbrokerError("InternalError", `upstream ${namespace}/${name} kept changing while its status was written`, { retryable: true });
     current = fresh.object;
+    desired = desiredOf(current);
   }
 }
 
@@ -120,8 +123,7 @@ async function reread(answer: "conflict" | "gone", evaluated: JsonObject, deps: 
 
 async function recordTransition(object: JsonObject, from: StatusState | undefined, entry: StatusEntry, deps: PublishDeps): Promise<void> {
   const m = metaOf(object);
-  const failing = entry.details.conditions.find((c) => c.status !== "True") ?? entry.details.conditions.at(-1);
-  const reason = failing?.reason ?? "Verified";
+  const reason = failingReason(entry) ?? entry.details.conditions.at(-1)?.reason ?? "Verified";
   const message = `${from ?? "new"} → ${entry.state}${entry.reason !== "" ? `: ${entry.reason}` : ""}`;
   try {
     await deps.api.recordEvent({

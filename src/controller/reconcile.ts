@@ -7,7 +7,8 @@ import { failedEvaluation, type Evaluation } from "../model/evaluation.js";
 import type { JsonObject } from "../model/fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
 import { annotationsOf, nameOf, objectKey, resourceVersionOf } from "../model/object-meta.js";
-import { rawStatusEntry, type StatusState } from "../model/status.js";
+import type { Reason } from "../model/reasons.js";
+import { failingReason, rawStatusEntry, type StatusState } from "../model/status.js";
 import type { Clock } from "../runtime/clock.js";
 import { isCloudUpstream, notManagedBecause, parseUpstream, type CloudUpstream } from "../model/upstream.js";
 import { evaluate, type EvaluateSettings } from "./evaluate.js";
@@ -35,9 +36,10 @@ export type ReconcileResult =
   | { kind: "skipped"; because: string }
   /**
    * The verdict is published: `wrote` says whether this pass changed anything (false when the
-   * stored spec and status already said it). `retryAfterMs`: a dependency asked for that much quiet.
+   * stored spec and status already said it). `conditionReason`: the first failing condition's
+   * reason, or Verified. `retryAfterMs`: a dependency asked for that much quiet.
    */
-  | { kind: "published"; state: StatusState; reason: string; wrote: boolean; transient: boolean; retryAfterMs?: number; object: JsonObject }
+  | { kind: "published"; state: StatusState; reason: string; conditionReason: Reason; wrote: boolean; transient: boolean; retryAfterMs?: number; object: JsonObject }
   /** This replica lost its lease mid-pass: nothing more was written; the new leader carries on. */
   | { kind: "handedOver" }
   /** Nothing could be published (the API server failed): retry with backoff. */
@@ -74,7 +76,8 @@ export async function reconcile(object: JsonObject | undefined, policy: CallPoli
       deps.logger.info({ upstream: objectKey(object), from: report.previousState ?? "new", to: report.entry.state, reason: report.entry.reason }, "upstream state changed");
     }
     const wrote = report.spec === "patched" || report.status === "patched";
-    const published: ReconcileResult = { kind: "published", state: report.entry.state, reason: report.entry.reason, wrote, transient: evaluation.transient, object: report.object };
+    const conditionReason = failingReason(report.entry) ?? "Verified";
+    const published: ReconcileResult = { kind: "published", state: report.entry.state, reason: report.entry.reason, conditionReason, wrote, transient: evaluation.transient, object: report.object };
     if (evaluation.retryAfterMs !== undefined) published.retryAfterMs = evaluation.retryAfterMs;
     return published;
   } catch (err) {

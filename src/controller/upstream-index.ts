@@ -5,14 +5,13 @@ import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
 import { annotationsOf, labelsOf, metaOf, nameOf } from "../model/object-meta.js";
 import { readOwnStatus } from "../model/status.js";
 import { canonicalJson } from "../model/text.js";
-import type { FunctionListField } from "../model/upstream.js";
+import { upstreamKey, type FunctionListField } from "../model/upstream.js";
 import type { WatchedObject, WatchEventType } from "../runtime/kube/watch-loop.js";
 import type { Trigger } from "./triggers.js";
 
-/** `namespace/name`. */
-export function upstreamKeyOf(obj: JsonObject): string {
-  const { namespace, name } = nameOf(obj);
-  return `${namespace}/${name}`;
+/** `namespace/name`, as the queue and the secret index key an upstream. */
+function upstreamKeyOf(obj: JsonObject): string {
+  return upstreamKey(nameOf(obj));
 }
 
 /**

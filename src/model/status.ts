@@ -9,6 +9,7 @@ import {
   type ConditionOutcome,
 } from "./conditions.js";
 import { ValidationError } from "./errors.js";
+import type { Reason } from "./reasons.js";
 import {
   DEFAULT_REPORTED_BY,
   MAX_REASON_BYTES,
@@ -90,6 +91,11 @@ export function buildStatusEntry(input: StatusInput): StatusEntry {
     reportedBy: input.reportedBy ?? DEFAULT_REPORTED_BY,
     details,
   };
+}
+
+/** The reason of the entry's first condition that does not hold, or undefined when all hold: what metrics and Events are labelled with. Pure. */
+export function failingReason(entry: StatusEntry): Reason | undefined {
+  return entry.details.conditions.find((c) => c.status !== "True")?.reason;
 }
 
 function verdictOf(outcomes: readonly ConditionOutcome[]): { state: StatusState; reason: string } {

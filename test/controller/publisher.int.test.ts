@@ -2,27 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeUpstreamApi } from "../../src/controller/kube-upstreams.js";
 import { publish, type PublishDeps } from "../../src/controller/publisher.js";
 import type { Evaluation } from "../../src/model/evaluation.js";
-import { LAMBDA_FUNCTION_LIST } from "../support/function-lists.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import { createKubeEmulator, UPSTREAMS, type KubeEmulator } from "../../src/sandbox/kube/index.js";
 import { adminKubeConfig } from "./helpers.js";
+import { verifiedEvaluation } from "../support/evaluations.js";
 
-const evaluation: Evaluation = {
-  transient: false,
-  identity: { provider: "aws", account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" },
-  outcomes: [
-    { type: "SecretResolved", status: "True", reason: "Resolved", message: "resolved" },
-    { type: "Authenticated", status: "True", reason: "Verified", message: "verified" },
-    { type: "DiscoveryPermitted", status: "True", reason: "Listed", message: "listed" },
-  ],
-  discovered: {
-    field: LAMBDA_FUNCTION_LIST,
-    entries: [
-      { logicalName: "alpha", lambdaFunctionName: "alpha", qualifier: "$LATEST" },
-      { logicalName: "beta", lambdaFunctionName: "beta", qualifier: "$LATEST" },
-    ],
-  },
-};
+const evaluation: Evaluation = verifiedEvaluation(["alpha", "beta"]);
 
 describe("publisher", () => {
   let kube: KubeEmulator;

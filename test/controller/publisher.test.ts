@@ -6,28 +6,13 @@ import type { JsonObject } from "../../src/model/fields.js";
 import { generationOf } from "../../src/model/object-meta.js";
 import { readOwnStatus } from "../../src/model/status.js";
 import { FakeClock } from "../../src/runtime/clock.js";
-import { LAMBDA_FUNCTION_LIST } from "../support/function-lists.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
+import { verifiedEvaluation } from "../support/evaluations.js";
 
 const START = Date.parse("2026-12-02T00:00:00Z");
 const HEARTBEAT_MS = 600_000;
 
-const verified: Evaluation = {
-  transient: false,
-  identity: { provider: "aws", account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" },
-  outcomes: [
-    { type: "SecretResolved", status: "True", reason: "Resolved", message: "resolved" },
-    { type: "Authenticated", status: "True", reason: "Verified", message: "verified" },
-    { type: "DiscoveryPermitted", status: "True", reason: "Listed", message: "listed" },
-  ],
-  discovered: {
-    field: LAMBDA_FUNCTION_LIST,
-    entries: [
-      { logicalName: "alpha", lambdaFunctionName: "alpha", qualifier: "$LATEST" },
-      { logicalName: "beta", lambdaFunctionName: "beta", qualifier: "$LATEST" },
-    ],
-  },
-};
+const verified: Evaluation = verifiedEvaluation(["alpha", "beta"]);
 const { discovered: _discovered, ...verifiedOnly } = verified;
 
 function harness(canWrite: (api: InMemoryUpstreams) => boolean = () => true) {

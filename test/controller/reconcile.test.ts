@@ -122,7 +122,7 @@ describe("reconcile", () => {
 
     const result = published(await reconcile(stored, ROUTINE, deps));
 
-    expect(result).toMatchObject({ state: "Rejected", wrote: true, transient: false });
+    expect(result).toMatchObject({ state: "Rejected", conditionReason: "InvalidSpec", wrote: true, transient: false });
     expect(result.reason).toBe("InvalidSpec: spec.aws.region: must be an AWS region such as us-east-1");
     const entry = readOwnStatus(api.stored("team", "orders"), "credbroker")!;
     expect(entry.state).toBe("Rejected");
@@ -137,7 +137,7 @@ describe("reconcile", () => {
 
     const first = published(await reconcile(stored, ROUTINE, deps));
 
-    expect(first).toMatchObject({ state: "Accepted", reason: "", wrote: true, transient: false });
+    expect(first).toMatchObject({ state: "Accepted", reason: "", conditionReason: "Verified", wrote: true, transient: false });
     expect(first.retryAfterMs).toBeUndefined();
     expect(writes).toEqual(["spec:made", "status:made", "event:made"]);
     expect(first.object).toEqual(api.stored("team", "orders"));

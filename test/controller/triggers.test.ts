@@ -6,7 +6,7 @@ import { CredbrokerError } from "../../src/model/errors.js";
 
 const INTERVAL_MS = 300_000;
 const object = { metadata: { namespace: "team", name: "orders" } };
-const published = { kind: "published", state: "Accepted", reason: "", wrote: true, object } as const;
+const published = { kind: "published", state: "Accepted", reason: "", conditionReason: "Verified", wrote: true, object } as const;
 
 const CASES: { name: string; result: ReconcileResult; next: FollowUp }[] = [
   { name: "gone", result: { kind: "gone" }, next: { action: "remove" } },

@@ -112,7 +112,7 @@ describe("verdict/transient matrix", () => {
       expect(desired.outcomes.find((o) => o.type === type)?.status).toBe(status);
     } else expect(desired.outcomes.every((o) => o.status === "True")).toBe(true);
     // A passing fault is retried with backoff; a verdict waits for the routine interval.
-    const next = followUp({ kind: "published", state: after, reason: "", wrote: desired.statusDue, transient: evaluation.transient, object: {}, ...(evaluation.retryAfterMs !== undefined ? { retryAfterMs: evaluation.retryAfterMs } : {}) }, 300_000);
+    const next = followUp({ kind: "published", state: after, reason: "", conditionReason: "Verified", wrote: desired.statusDue, transient: evaluation.transient, object: {}, ...(evaluation.retryAfterMs !== undefined ? { retryAfterMs: evaluation.retryAfterMs } : {}) }, 300_000);
     expect(next.action).toBe(fault.transient ? "retry" : "periodic");
   });
 
@@ -124,7 +124,7 @@ describe("verdict/transient matrix", () => {
   it("carries a dependency's Retry-After to the queue", async () => {
     const { evaluation } = await pass(verifyFails(cloud("Throttled", { retryAfterMs: 7000 })), object());
     expect(evaluation.retryAfterMs).toBe(7000);
-    expect(followUp({ kind: "published", state: "Pending", reason: "", wrote: true, transient: true, retryAfterMs: 7000, object: {} }, 300_000)).toEqual({ action: "retry", notBeforeMs: 7000 });
+    expect(followUp({ kind: "published", state: "Pending", reason: "", conditionReason: "Throttled", wrote: true, transient: true, retryAfterMs: 7000, object: {} }, 300_000)).toEqual({ action: "retry", notBeforeMs: 7000 });
   });
 
   it("never resolves or calls the cloud past the first failure", async () => {

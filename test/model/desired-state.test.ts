@@ -3,26 +3,12 @@ import { describe, expect, it } from "vitest";
 import { desiredState } from "../../src/model/desired-state.js";
 import type { Evaluation } from "../../src/model/evaluation.js";
 import type { JsonObject } from "../../src/model/fields.js";
-import { LAMBDA_FUNCTION_LIST } from "../support/function-lists.js";
+import { lambdaEntry, verifiedEvaluation } from "../support/evaluations.js";
 
 const SETTINGS = { statusKey: "credbroker", maxFunctions: 500, reportedBy: "credbroker", heartbeatMs: 600_000 };
 const NOW = new Date("2026-12-02T00:00:00Z");
-const entry = (name: string) => ({ logicalName: name, lambdaFunctionName: name, qualifier: "$LATEST" });
-
-function evaluation(names: string[], verifiedAtMs?: number): Evaluation {
-  const e: Evaluation = {
-    transient: false,
-    identity: { provider: "aws", account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" },
-    outcomes: [
-      { type: "SecretResolved", status: "True", reason: "Resolved", message: "resolved" },
-      { type: "Authenticated", status: "True", reason: "Verified", message: "verified" },
-      { type: "DiscoveryPermitted", status: "True", reason: "Listed", message: "listed" },
-    ],
-    discovered: { field: LAMBDA_FUNCTION_LIST, entries: names.map(entry) },
-  };
-  if (verifiedAtMs !== undefined) e.verifiedAtMs = verifiedAtMs;
-  return e;
-}
+const entry = lambdaEntry;
+const evaluation = (names: string[], verifiedAtMs?: number): Evaluation => verifiedEvaluation(names, verifiedAtMs === undefined ? {} : { verifiedAtMs });
 
 function object(list: string[], annotation?: string): JsonObject {
   return {

@@ -256,12 +256,10 @@ export class TokenManager {
       await this.login();
     } catch {
       if (this.stopping !== undefined) return;
-      // Logged once per streak by loginFailed.
-      const retryAtMs = this.loginFailure?.retryAtMs;
-      if (retryAtMs !== undefined && retryAtMs > this.options.clock.now()) {
-        this.dropIfExpired(this.held);
-        this.arm(retryAtMs - this.options.clock.now(), () => this.backgroundLogin());
-      } else this.retryLater(() => this.backgroundLogin(), this.held);
+      // Logged once per streak by loginFailed, whose backoff says when the next attempt is due.
+      this.dropIfExpired(this.held);
+      const now = this.options.clock.now();
+      this.arm(Math.max(0, (this.loginFailure?.retryAtMs ?? now) - now), () => this.backgroundLogin());
     }
   }
 

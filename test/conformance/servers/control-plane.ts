@@ -5,18 +5,17 @@
 // and JSON-lines audit log, etcd's data dir and each process's log. There is no controller-manager:
 // namespaces never finish deleting and ServiceAccounts are not created for you (serviceAccountToken()
 // creates the ones it needs).
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
-import { homedir, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { renderKubeconfig } from "../../../src/sandbox/kube/kubeconfig.js";
 import { AUDIT_POLICY, completedResourceRequest, readAuditLog, type AuditEvent, type RawAuditEvent } from "./audit.js";
 import { etcdCompact, etcdPutNoise, startEtcd } from "./etcd.js";
 import { adminKubeconfig, writePki } from "./pki.js";
-import { freePorts, logTail, sleep, spawnServer, waitReady, type ServerProcess } from "./server-process.js";
+import { builtServerPath } from "./build-cache.js";
+import { cleanUpOnExit, freePorts, logTail, sleep, spawnServer, waitReady, type ServerProcess } from "./server-process.js";
 
 export type { AuditEvent, RawAuditEvent } from "./audit.js";
 
@@ -82,28 +81,12 @@ export interface RealServerBinaries {
   etcd: string;
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
-const BUILD_SCRIPT = join(here, "build.sh");
 const ISSUER = "https://kubernetes.default.svc.cluster.local";
 const START_TIMEOUT_MS = 90_000;
 
-/**
- * Where build.sh puts the binaries, computed as build.sh does (sha256 of go.mod, go.sum and the version,
- * read from build.sh's own table so there is one source of truth). Reads files; no side effects.
- */
+/** Where build.sh puts the binaries (see builtServerPath). Reads files; no side effects. */
 export function realServerPaths(): RealServerBinaries {
-  const cacheRoot = process.env["CREDBROKER_SERVER_CACHE"] ?? join(homedir(), ".cache/credbroker/real-servers");
-  const script = readFileSync(BUILD_SCRIPT, "utf8");
-  const path = (name: string): string => {
-    const entry = new RegExp(`^\\s*"${name} (\\S+) \\S+ (v\\S+)"\\s*$`, "m").exec(script);
-    if (!entry) throw new Error(`build.sh has no entry for ${name}`);
-    const [, dir = "", version = ""] = entry;
-    const hash = createHash("sha256");
-    for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(here, dir, file)));
-    hash.update(`${version}\n`);
-    return join(cacheRoot, `${name}-${hash.digest("hex").slice(0, 16)}`, "bin", name);
-  };
-  return { kubeApiserver: path("kube-apiserver"), etcd: path("etcd") };
+  return { kubeApiserver: builtServerPath("kube-apiserver"), etcd: builtServerPath("etcd") };
 }
 
 /** Whether both binaries are built. Reads files only. */
@@ -132,17 +115,8 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
   const logDir = options.logDir ?? dir;
   await mkdir(logDir, { recursive: true });
   const running = new Set<ServerProcess>();
-  // Synchronous last resort: a test run that crashes or exits early never leaves servers behind (a
-  // runner killed by SIGKILL runs no handler; the parent-death signal of spawnServer covers that).
-  const onExit = (): void => {
-    for (const p of running) p.kill("SIGKILL");
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // A file still held by a dying process; the dir is under os.tmpdir() anyway.
-    }
-  };
-  process.on("exit", onExit);
+  // A test run that crashes or exits early never leaves servers behind.
+  const offExit = cleanUpOnExit(running, dir);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
@@ -150,7 +124,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       // The apiserver first (it was added last), so it never sees its etcd vanish.
       const failures: unknown[] = [];
       for (const p of [...running].reverse()) await p.stop().catch((err: unknown) => failures.push(err));
-      process.off("exit", onExit);
+      offExit();
       if (failures.length > 0) throw new AggregateError(failures, "control plane did not stop cleanly");
       await rm(dir, { recursive: true, force: true });
     })());

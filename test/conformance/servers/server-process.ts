@@ -1,6 +1,6 @@
 // The servers' child processes: spawned with their output in a log file, stopped by pid, and awaited with a bound.
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, openSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 
 const STOP_GRACE_MS = 5_000;
@@ -123,4 +123,22 @@ export function within(promise: Promise<void>, ms: number): Promise<boolean> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Last resort for a runner that exits early: SIGKILLs every process in `running` and removes `dir`
+ * on process exit (synchronously; a SIGKILLed runner runs no handler, spawnServer's parent-death
+ * signal covers that). Returns the function that unregisters it, for a clean stop.
+ */
+export function cleanUpOnExit(running: ReadonlySet<ServerProcess>, dir: string): () => void {
+  const onExit = (): void => {
+    for (const p of running) p.kill("SIGKILL");
+    try {
+      rmSync(dir, { recursive: true, force: true });
+    } catch {
+      // A file still held by a dying process; the dir is under os.tmpdir() anyway.
+    }
+  };
+  process.on("exit", onExit);
+  return () => void process.off("exit", onExit);
 }

@@ -3,15 +3,13 @@
 // Layout: a temp dir under os.tmpdir() holding vault.hcl, the file storage (so seal/unseal and a restart
 // keep every mount, policy, role, secret and token), vault.log and, unless told otherwise, audit.log.
 // The binary is the one build.sh caches; it is Vault's whole command line, so it is also the `vault` CLI.
-import { createHash } from "node:crypto";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { freePorts, logTail, sleep, spawnServer, waitReady, type ServerProcess } from "./server-process.js";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { builtServerPath } from "./build-cache.js";
+import { cleanUpOnExit, freePorts, logTail, sleep, spawnServer, waitReady, type ServerProcess } from "./server-process.js";
 
-const here = dirname(fileURLToPath(import.meta.url));
 const START_TIMEOUT_MS = 60_000;
 
 /** One line of Vault's audit log, with the fields the scenarios read lifted out of the raw entry. */
@@ -82,16 +80,9 @@ export interface VaultOptions {
   logDir?: string;
 }
 
-/** Where build.sh puts the Vault binary (sha256 of go.mod, go.sum and the version in build.sh's table). Reads files only. */
+/** Where build.sh puts the Vault binary (see builtServerPath). Reads files only. */
 export function vaultBinaryPath(): string {
-  const cacheRoot = process.env["CREDBROKER_SERVER_CACHE"] ?? join(homedir(), ".cache/credbroker/real-servers");
-  const entry = /^\s*"vault (\S+) \S+ (v\S+)"\s*$/m.exec(readFileSync(join(here, "build.sh"), "utf8"));
-  if (!entry) throw new Error("build.sh has no entry for vault");
-  const [, dir = "", version = ""] = entry;
-  const hash = createHash("sha256");
-  for (const file of ["go.mod", "go.sum"]) hash.update(readFileSync(join(here, dir, file)));
-  hash.update(`${version}\n`);
-  return join(cacheRoot, `vault-${hash.digest("hex").slice(0, 16)}`, "bin", "vault");
+  return builtServerPath("vault");
 }
 
 /** Whether the Vault binary is built. Reads files only; false when go.sum is not there yet. */
@@ -111,21 +102,12 @@ export function vaultAvailable(): boolean {
  */
 export async function startVault(options: VaultOptions = {}): Promise<RealVault> {
   const binary = vaultBinaryPath();
-  if (!existsSync(binary)) throw new Error(`Vault not built (missing ${binary}): run \`bash test/conformance/servers/build.sh vault\` (cold: about 15 minutes)`);
+  if (!existsSync(binary)) throw new Error(`Vault not built (missing ${binary}): run \`bash test/conformance/servers/build.sh vault\` (cold: about 21 minutes)`);
   const dir = await mkdtemp(join(tmpdir(), "credbroker-vault-"));
   const logPath = join(options.logDir ?? dir, "vault.log");
   const auditFile = options.auditFile ?? join(dir, "audit.log");
   const running = new Set<ServerProcess>();
-  // Last resort for a runner that exits early; a SIGKILLed runner is covered by spawnServer's pdeathsig.
-  const onExit = (): void => {
-    for (const p of running) p.kill("SIGKILL");
-    try {
-      rmSync(dir, { recursive: true, force: true });
-    } catch {
-      // A file still held by a dying process; the dir is under os.tmpdir() anyway.
-    }
-  };
-  process.on("exit", onExit);
+  const offExit = cleanUpOnExit(running, dir);
 
   let proc: ServerProcess | undefined;
   let stopping: Promise<void> | undefined;
@@ -135,7 +117,7 @@ export async function startVault(options: VaultOptions = {}): Promise<RealVault>
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       await shutdown();
-      process.off("exit", onExit);
+      offExit();
       await rm(dir, { recursive: true, force: true });
     })());
 
