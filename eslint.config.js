@@ -9,7 +9,8 @@ const FOLDERS = ["runtime", "model", "secrets", "cloud", "controller", "http", "
 /** A regex source matching an import path of one forbidden entry (esquery syntax: `/` escaped). */
 const pathRegex = (entry) => {
   const [f, allowed = []] = Array.isArray(entry) ? entry : [entry];
-  if (!FOLDERS.includes(f)) return `(^|\\/)${f}\\.js$`;
+  // A top-level module may have a folder of its own parts (config.ts and config/): both are guarded.
+  if (!FOLDERS.includes(f)) return `(^|\\/)${f}(\\.js$|\\/)`;
   return allowed.length === 0 ? `(^|\\/)${f}\\/` : `(^|\\/)${f}\\/(?!(${allowed.join("|")})\\.js$)`;
 };
 const layer = (from, forbidden, ignores = []) => ({
@@ -33,7 +34,7 @@ const layer = (from, forbidden, ignores = []) => ({
       {
         patterns: forbidden.map((entry) => {
           const [f, allowed = []] = Array.isArray(entry) ? entry : [entry];
-          const group = FOLDERS.includes(f) ? [`**/${f}/**`, `../${f}/*`] : [`**/${f}.js`, `./${f}.js`];
+          const group = FOLDERS.includes(f) ? [`**/${f}/**`, `../${f}/*`] : [`**/${f}.js`, `./${f}.js`, `**/${f}/**`, `./${f}/*`];
           return {
             group: [...group, ...allowed.map((a) => `!**/${f}/${a}.js`)],
             message: `src/${from} must not import ${f}${allowed.length > 0 ? ` (except ${allowed.join(", ")})` : ""} (see STYLE.md, direction of dependencies)`,

@@ -1,174 +1,13 @@
-// Every setting in one zod schema; merged from defaults, --config file, CREDBROKER_* environment and flags.
+// The settings, merged from defaults, --config file, CREDBROKER_* environment and flags, with every problem reported at once.
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
-import { z } from "zod";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { closestName, shownName } from "./config/terminal-text.js";
+import { combinationProblems, type AssessedSettings, type SettingOrigin } from "./config/rules.js";
+import { configSchema, listSettings, type Config } from "./config/schema.js";
+import { fileProblem, settingFileProblems } from "./config/setting-files.js";
 
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-function toNumber(v: unknown): unknown {
-  return typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : v;
-}
-
-function toDurationMs(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  const m = DURATION.exec(v.trim());
-  if (!m) return v;
-  return Math.round(Number(m[1]) * (UNIT_MS[m[2] ?? "ms"] ?? 1));
-}
-
-function toBoolean(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  if (/^(true|1|yes|on)$/i.test(v)) return true;
-  if (/^(false|0|no|off)$/i.test(v)) return false;
-  return v;
-}
-
-function toList(v: unknown): unknown {
-  if (typeof v !== "string") return v;
-  return v.trim() === "" ? [] : v.split(",").map((s) => s.trim());
-}
-
-const int = (min: number, max: number, def: number, doc: string) =>
-  z.preprocess(toNumber, z.number({ error: `must be a whole number from ${min} to ${max}` }).int({ error: `must be a whole number from ${min} to ${max}` }).min(min, { error: `must be a whole number from ${min} to ${max}` }).max(max, { error: `must be a whole number from ${min} to ${max}` })).default(def).describe(doc);
-
-const durationMs = (minMs: number, def: number, doc: string) =>
-  z.preprocess(toDurationMs, z.number({ error: `must be a duration such as 500ms, 30s, 5m or a number of milliseconds (at least ${minMs} ms)` }).int().min(minMs, { error: `must be at least ${minMs} ms` })).default(def).describe(doc);
-
-/** A duration with an upper bound too, for deadlines where "longer" stops being "safer". */
-const boundedDurationMs = (minMs: number, maxMs: number, def: number, doc: string) => {
-  const error = `must be a duration from ${minMs} ms to ${maxMs} ms, such as 500ms or 10s`;
-  return z.preprocess(toDurationMs, z.number({ error }).int({ error }).min(minMs, { error }).max(maxMs, { error })).default(def).describe(doc);
-};
-
-const bool = (def: boolean, doc: string) => z.preprocess(toBoolean, z.boolean({ error: "must be true or false" })).default(def).describe(doc);
-
-const str = (def: string, doc: string) => z.string({ error: "must be a string" }).default(def).describe(doc);
-
-const optStr = (doc: string) => z.string({ error: "must be a string" }).min(1, { error: "must not be empty" }).optional().describe(doc);
-
-const url = (doc: string) =>
-  z.string({ error: "must be an http:// or https:// URL" }).regex(/^https?:\/\/[^\s/]+/, { error: "must be an http:// or https:// URL" }).optional().describe(doc);
-
-const httpsUrl = (def: string, doc: string) =>
-  z.string({ error: "must be an https:// URL" }).regex(/^https:\/\/[^\s/]+/, { error: "must be an https:// URL" }).default(def).describe(doc);
-
-const list = <T extends string>(def: T[], doc: string, item: z.ZodType<T>) =>
-  z.preprocess(toList, z.array(item, { error: "must be a comma-separated list" })).default(def).describe(doc);
-
-const names = z.string().min(1, { error: "must not contain empty names" });
-
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T, def: T[number], doc: string) =>
-  z.enum(values, { error: `must be one of ${values.join(", ")}` }).default(def).describe(doc);
-
-// Generic T hides that every field has a default, so `{}` is cast; the parse fills each default.
-const section = <T extends z.ZodRawShape>(shape: T) => z.object(shape).strict().prefault({} as z.input<z.ZodObject<T, z.core.$strict>>);
-
-export const configSchema = z
-  .object({
-    kubernetes: section({
-      kubeconfig: optStr("kubeconfig file; when unset, in-cluster config if KUBERNETES_SERVICE_HOST is set, else the default kubeconfig"),
-      context: optStr("kubeconfig context to use"),
-      namespaces: list([], "namespaces to watch (empty: all namespaces)", names),
-      requestTimeoutMs: boundedDurationMs(100, 60_000, 10_000, "deadline of one Kubernetes API request (upstreams, namespaces, Events, Secret reads, Leases; writes also ask the API server to give up after it). With leader election, upstream writes get at most leader.leaseDurationMs - leader.renewDeadlineMs - 500ms, and Lease calls at most the renew deadline, so no write lands under another leader"),
-    }),
-    status: section({
-      key: z
-        .string()
-        .regex(/^[a-z0-9]([a-z0-9.:-]*[a-z0-9])?$/, { error: "must be a lower-case key such as credbroker" })
-        .refine((k) => k !== "gloo" && !k.endsWith(":gloo"), { error: "must not be the Gloo controller's own status key" })
-        .default("credbroker")
-        .describe("key under status.statuses that credbroker writes (never Gloo's own)"),
-      heartbeatIntervalMs: durationMs(1000, 600_000, "how often a status whose only change is its last-verified time is rewritten"),
-    }),
-    secrets: section({
-      sources: list(["kubernetes"], "secret sources in the order they are tried: kubernetes, vault, or both", z.enum(["kubernetes", "vault"], { error: "must be kubernetes or vault" })),
-      refPolicy: z
-        .string()
-        .regex(/^(any|same-namespace|allow:[a-z0-9-]+(,[a-z0-9-]+)*)$/, { error: "must be any, same-namespace or allow:<ns>[,<ns>...]" })
-        .default("any")
-        .describe("which namespaces an upstream's secretRef may point at: any, same-namespace, or allow:ns1,ns2"),
-      cacheSize: int(1, 1_000_000, 10_000, "parsed credentials kept in memory (least recently used are dropped)"),
-    }),
-    vault: section({
-      address: url("Vault address, e.g. https://vault.vault:8200"),
-      namespace: optStr("Vault Enterprise namespace (X-Vault-Namespace)"),
-      caFile: optStr("PEM file with the CA that signs Vault's certificate"),
-      clientCertFile: optStr("client certificate for Vault TLS authentication"),
-      clientKeyFile: optStr("private key of the client certificate"),
-      serverName: optStr("TLS server name to verify instead of the address host"),
-      insecureSkipVerify: bool(false, "skip TLS verification (never from the environment; config file or flag only)"),
-      authMethod: oneOf(["token", "kubernetes", "approle"], "kubernetes", "Vault auth method"),
-      tokenFile: optStr("file holding a Vault token (auth method token)"),
-      authMount: optStr("mount path of the auth method (default: kubernetes or approle)"),
-      role: optStr("Vault role (auth method kubernetes)"),
-      jwtFile: str("/var/run/secrets/kubernetes.io/serviceaccount/token", "service-account token file, re-read at every login"),
-      roleId: optStr("AppRole role_id"),
-      secretIdFile: optStr("file holding the AppRole secret_id"),
-      kvMount: str("secret", "KV mount that holds Gloo's secrets"),
-      kvVersion: z.preprocess(toNumber, z.union([z.literal(1), z.literal(2)], { error: "must be 1 or 2" })).default(2).describe("KV engine version"),
-      rootKey: str("gloo", "Gloo's Vault root key"),
-      pathTemplate: optStr("custom secret path, e.g. kv/teams/{namespace}/{name} (overrides mount/rootKey layout)"),
-      pollIntervalMs: durationMs(1000, 300_000, "how often cached Vault secrets are re-read to notice rotation"),
-      requestTimeoutMs: durationMs(100, 10_000, "timeout of one Vault request"),
-    }),
-    aws: section({
-      stsEndpoint: url("STS endpoint override (default: the regional endpoint of the upstream's region)"),
-      lambdaEndpoint: url("Lambda endpoint override"),
-      allowAmbientCredentials: bool(false, "verify upstreams without secretRef with the broker's own credentials (IRSA, default chain)"),
-      lambdaRequestsPerSecond: int(1, 15, 10, "Lambda control-plane calls per second per account and region (AWS quota is 15)"),
-      aliasConcurrency: int(1, 64, 4, "ListAliases calls in flight per sweep"),
-    }),
-    azure: section({
-      authorityHost: httpsUrl("https://login.microsoftonline.com", "Entra ID authority host (China: https://login.chinacloudapi.cn, US Gov: https://login.microsoftonline.us)"),
-      armEndpoint: httpsUrl("https://management.azure.com", "Azure Resource Manager endpoint"),
-      disableInstanceDiscovery: bool(false, "skip Entra instance discovery (needed for private or emulated authorities)"),
-    }),
-    tls: section({
-      extraCaFiles: list([], "extra PEM CA files trusted for cloud endpoints", names),
-    }),
-    discovery: section({
-      mode: oneOf(["whitelist", "blacklist", "disabled"], "whitelist", "which upstreams get function discovery"),
-      maxFunctions: int(1, 10_000, 500, "functions published per upstream at most"),
-    }),
-    controller: section({
-      concurrency: int(1, 256, 8, "reconciles in flight at once"),
-      globalRatePerSecond: int(1, 10_000, 50, "reconciles started per second at most"),
-      verifyIntervalMs: durationMs(10_000, 300_000, "how often each upstream is re-verified (jittered)"),
-      cacheTtlMs: durationMs(1000, 240_000, "how long a verification or discovery result is shared"),
-      backoffMinMs: durationMs(10, 1000, "first retry delay after a transient failure"),
-      backoffMaxMs: durationMs(100, 300_000, "longest retry delay"),
-      watchStallMs: durationMs(1000, 300_000, "restart a watch that has been silent this long"),
-      reconcileTimeoutMs: durationMs(1000, 30_000, "a reconcile still running after this long may no longer write and is retried (its cloud calls go on into the shared caches)"),
-    }),
-    leader: section({
-      enabled: bool(true, "elect a leader with a coordination.k8s.io Lease"),
-      namespace: str("gloo-system", "namespace of the Lease"),
-      name: str("credbroker", "name of the Lease (shards append -<n>)"),
-      leaseDurationMs: durationMs(1000, 15_000, "lease duration"),
-      renewDeadlineMs: durationMs(500, 10_000, "the leader gives up if it cannot renew within this"),
-      retryPeriodMs: durationMs(100, 2_000, "how often candidates retry"),
-      shards: int(1, 64, 1, "number of shards (leases) the fleet is split over"),
-      identity: optStr("this replica's identity (default: hostname)"),
-    }),
-    http: section({
-      host: str("0.0.0.0", "address the HTTP interface binds to"),
-      port: int(0, 65535, 8080, "port of the HTTP interface"),
-      // The authenticated API (POST /v1/reverify, GET /v1/upstreams) is the next piece of the HTTP
-      // interface; its settings are validated now so configurations written for it stay valid.
-      auth: oneOf(["kubernetes", "token-file", "none"], "kubernetes", "how callers of the reverify/upstreams API authenticate (API not served yet; /healthz, /readyz, /metrics are open)"),
-      tokenFile: optStr("file with one static bearer token per line (auth token-file; API not served yet)"),
-      allowAnonymousOnLoopback: bool(false, "accept unauthenticated API calls, only when bound to loopback (API not served yet)"),
-      requestsPerMinute: int(1, 100_000, 60, "API requests per caller per minute (API not served yet)"),
-      bodyLimitBytes: int(128, 1_048_576, 16_384, "largest API request body (API not served yet)"),
-    }),
-    log: section({
-      level: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info", "log level"),
-    }),
-  })
-  .strict();
-
-export type Config = z.infer<typeof configSchema>;
+export { configSchema, listSettings, type Config, type SettingInfo } from "./config/schema.js";
+export { isLoopback, type AssessedSettings, type SettingOrigin } from "./config/rules.js";
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -177,47 +16,25 @@ export class ConfigError extends Error {
   }
 }
 
-export interface SettingInfo {
-  path: string;
-  env: string;
-  flag: string;
-  description: string;
-  default: unknown;
-}
-
-function unwrap(schema: z.ZodType): z.ZodType {
-  let s = schema;
-  for (;;) {
-    if (s instanceof z.ZodDefault || s instanceof z.ZodOptional || s instanceof z.ZodPrefault) s = s.unwrap() as z.ZodType;
-    else return s;
-  }
-}
-
-const envName = (path: string) => "CREDBROKER_" + path.replace(/([a-z0-9])([A-Z])/g, "$1_$2").replace(/\./g, "_").toUpperCase();
-const flagName = (path: string) => "--" + path.replace(/([a-z0-9])([A-Z])/g, "$1-$2").replace(/\./g, "-").toLowerCase();
-
-/** Every leaf setting with its environment variable, flag, description and default. */
-export function listSettings(): SettingInfo[] {
-  const out: SettingInfo[] = [];
-  for (const [sectionName, sectionSchema] of Object.entries(configSchema.shape)) {
-    const inner = unwrap(sectionSchema as z.ZodType);
-    if (!(inner instanceof z.ZodObject)) continue;
-    const shape: Record<string, z.ZodType> = inner.shape;
-    for (const [key, leaf] of Object.entries(shape)) {
-      const path = `${sectionName}.${key}`;
-      const def = leaf instanceof z.ZodDefault ? leaf.def.defaultValue : undefined;
-      out.push({ path, env: envName(path), flag: flagName(path), description: leaf.description ?? "", default: def });
-    }
-  }
-  return out;
-}
-
 /** Settings that may not come from the environment, so no variable can silently weaken TLS. */
 const NOT_FROM_ENV = new Set(["vault.insecureSkipVerify"]);
+
+/** Aliases a YAML document may expand; a billion-laughs document fails at once instead of filling memory. */
+export const MAX_YAML_ALIASES = 100;
+
+function originLabel(origin: SettingOrigin): string {
+  return origin.kind === "file" ? `config file ${shownName(origin.file)}` : origin.name;
+}
 
 function setPath(target: Record<string, Record<string, unknown>>, path: string, value: unknown): void {
   const [sectionName = "", key = ""] = path.split(".");
   (target[sectionName] ??= {})[key] = value;
+}
+
+function deletePath(target: Record<string, Record<string, unknown>>, path: string): void {
+  const [sectionName = "", key = ""] = path.split(".");
+  const section = target[sectionName];
+  if (section !== undefined) delete section[key];
 }
 
 export interface ConfigSources {
@@ -228,35 +45,66 @@ export interface ConfigSources {
   flags?: Record<string, unknown>;
 }
 
+const didYouMean = (name: string, candidates: readonly string[]): string => {
+  const closest = closestName(name, candidates);
+  return closest === undefined ? "" : ` (did you mean ${closest}?)`;
+};
+
 /**
- * Builds the configuration: defaults < file < environment < flags. Throws ConfigError listing
- * every invalid setting, one line each, naming the setting and the expected form. No I/O.
+ * Parses a config file's text. Every scalar is read as a string (the failsafe schema), so a value
+ * in the file meets the same checks as one from a variable or a flag (`port: 0x1F90` is not 8080).
+ * Returns the document, or the one problem that makes it unusable, naming the file. Pure.
  */
-export function buildConfig(sources: ConfigSources): Config {
+function parseConfigText(file: { name: string; text: string }): { doc: unknown } | { problem: string } {
+  const name = `config file ${shownName(file.name)}`;
+  try {
+    return { doc: parseYaml(file.text, { schema: "failsafe", maxAliasCount: MAX_YAML_ALIASES, logLevel: "error" }) };
+  } catch (err) {
+    // Only the position is repeated: yaml's own message quotes the text, which may hold a secret.
+    if (err instanceof YAMLParseError) {
+      const at = err.linePos?.[0];
+      return { problem: `${name}: not valid YAML or JSON${at !== undefined ? ` (line ${at.line}, column ${at.col})` : ""}` };
+    }
+    if (err instanceof ReferenceError) return { problem: `${name}: more than ${MAX_YAML_ALIASES} YAML aliases to expand (an alias bomb?); not read` };
+    return { problem: `${name}: not valid YAML or JSON` };
+  }
+}
+
+/**
+ * Assesses every source in one pass: unknown names, each setting against its schema, then the
+ * combination rules on whatever is valid. Returns the settings and every problem found, one line
+ * each, naming the setting as its source wrote it (variable, flag or config file). No I/O.
+ */
+export function assessConfig(sources: ConfigSources): { settings: AssessedSettings; problems: string[] } {
   const problems: string[] = [];
-  const settings = listSettings();
-  const byPath = new Map(settings.map((s) => [s.path, s]));
-  const byEnv = new Map(settings.map((s) => [s.env, s]));
+  const known = listSettings();
+  const byPath = new Map(known.map((s) => [s.path, s]));
+  const byEnv = new Map(known.map((s) => [s.env, s]));
   const raw: Record<string, Record<string, unknown>> = {};
+  const origins = new Map<string, SettingOrigin>();
+  const supply = (path: string, value: unknown, origin: SettingOrigin): void => {
+    setPath(raw, path, value);
+    origins.set(path, origin);
+  };
 
   if (sources.file) {
-    let doc: unknown;
-    try {
-      doc = parseYaml(sources.file.text);
-    } catch {
-      throw new ConfigError([`config file ${sources.file.name}: not valid YAML or JSON`]);
-    }
-    if (doc !== null && doc !== undefined) {
-      if (typeof doc !== "object" || Array.isArray(doc)) throw new ConfigError([`config file ${sources.file.name}: must be a mapping of sections`]);
-      for (const [sectionName, values] of Object.entries(doc as Record<string, unknown>)) {
-        if (typeof values !== "object" || values === null || Array.isArray(values)) {
-          problems.push(`setting ${sectionName} (config file): must be a mapping`);
-          continue;
-        }
-        for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
-          const path = `${sectionName}.${key}`;
-          if (!byPath.has(path)) problems.push(`setting ${path} (config file): unknown setting`);
-          else setPath(raw, path, value);
+    const parsed = parseConfigText(sources.file);
+    const doc = "doc" in parsed ? parsed.doc : undefined;
+    const fileLabel = `config file ${shownName(sources.file.name)}`;
+    if ("problem" in parsed) problems.push(parsed.problem);
+    else if (doc !== null && doc !== undefined && doc !== "") {
+      if (typeof doc !== "object" || Array.isArray(doc)) problems.push(`${fileLabel}: must be a mapping of sections`);
+      else {
+        for (const [sectionName, values] of Object.entries(doc as Record<string, unknown>)) {
+          if (typeof values !== "object" || values === null || Array.isArray(values)) {
+            problems.push(`setting ${shownName(sectionName)} (${fileLabel}): must be a mapping`);
+            continue;
+          }
+          for (const [key, value] of Object.entries(values as Record<string, unknown>)) {
+            const path = `${sectionName}.${key}`;
+            if (!byPath.has(path)) problems.push(`setting ${shownName(path)} (${fileLabel}): unknown setting${didYouMean(path, [...byPath.keys()])}`);
+            else supply(path, value, { kind: "file", file: sources.file.name });
+          }
         }
       }
     }
@@ -265,84 +113,95 @@ export function buildConfig(sources: ConfigSources): Config {
   for (const [name, value] of Object.entries(sources.env ?? {})) {
     if (!name.startsWith("CREDBROKER_") || value === undefined) continue;
     const info = byEnv.get(name);
-    if (!info) problems.push(`${name}: unknown setting`);
+    if (!info) problems.push(`${shownName(name)}: unknown setting${didYouMean(name, [...byEnv.keys()])}`);
     else if (NOT_FROM_ENV.has(info.path)) problems.push(`${name}: ${info.path} may only be set in the config file or as a flag`);
-    else setPath(raw, info.path, value);
+    else supply(info.path, value, { kind: "env", name });
   }
 
   for (const [path, value] of Object.entries(sources.flags ?? {})) {
-    if (!byPath.has(path)) problems.push(`setting ${path}: unknown setting`);
-    else setPath(raw, path, value);
+    const info = byPath.get(path);
+    if (!info) problems.push(`setting ${shownName(path)}: unknown setting${didYouMean(path, [...byPath.keys()])}`);
+    else supply(path, value, { kind: "flag", name: info.flag });
   }
 
-  const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
+  const where = (path: string): string => {
+    const origin = origins.get(path);
+    if (origin !== undefined) return `from ${originLabel(origin)}`;
+    const info = byPath.get(path);
+    return info ? `${info.env}, ${info.flag}` : "not set";
+  };
+  const line = (path: string, problem: string): string => `setting ${path} (${where(path)}): ${problem}`;
+
+  const invalid = new Set<string>();
+  const first = configSchema.safeParse(raw);
+  if (!first.success) {
+    for (const issue of first.error.issues) {
       const path = issue.path.slice(0, 2).join(".");
-      const item = issue.path.length > 2 ? ` item ${issue.path.slice(2).join(".")}` : "";
-      const info = byPath.get(path);
-      const where = info ? ` (${info.env}, ${info.flag})` : "";
-      problems.push(`setting ${path || "(root)"}${where}:${item} ${issue.message}`);
+      const item = issue.path.length > 2 ? `item ${issue.path.slice(2).join(".")} ` : "";
+      invalid.add(path);
+      problems.push(line(path || "(root)", `${item}${issue.message}`));
     }
   }
-  if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
-  return checkCombinations(parsed.data);
+  // With each invalid value dropped, the rest parses (every leaf has been checked on its own), and
+  // the combination rules see what the user gave wherever it was valid.
+  for (const path of invalid) deletePath(raw, path);
+  const second = first.success ? first : configSchema.safeParse(raw);
+  if (!second.success) return { settings: unusable(line), problems };
+  const assessed: AssessedSettings = {
+    config: second.data,
+    invalid,
+    isSet: (path) => origins.has(path) && !invalid.has(path),
+    line,
+    ref: (path) => `${path} (${origins.has(path) ? where(path) : "default"})`,
+  };
+  problems.push(...combinationProblems(assessed));
+  return { settings: assessed, problems };
 }
 
-function checkCombinations(config: Config): Config {
-  const problems: string[] = [];
-  if (config.secrets.sources.includes("vault") && config.vault.address === undefined) {
-    problems.push("setting vault.address (CREDBROKER_VAULT_ADDRESS): required when secrets.sources includes vault");
-  }
-  if (config.vault.authMethod === "kubernetes" && config.secrets.sources.includes("vault") && config.vault.role === undefined) {
-    problems.push("setting vault.role (CREDBROKER_VAULT_ROLE): required for Vault kubernetes auth");
-  }
-  if (config.vault.authMethod === "approle" && config.secrets.sources.includes("vault") && (config.vault.roleId === undefined || config.vault.secretIdFile === undefined)) {
-    problems.push("setting vault.roleId/vault.secretIdFile: both required for Vault approle auth");
-  }
-  if ((config.vault.clientCertFile === undefined) !== (config.vault.clientKeyFile === undefined)) {
-    problems.push("setting vault.clientCertFile/vault.clientKeyFile: give both or neither");
-  }
-  if (config.http.auth === "token-file" && config.http.tokenFile === undefined) {
-    problems.push("setting http.tokenFile (CREDBROKER_HTTP_TOKEN_FILE): required when http.auth is token-file");
-  }
-  if (config.http.auth === "none" && !isLoopback(config.http.host)) {
-    problems.push("setting http.auth (CREDBROKER_HTTP_AUTH): none is only allowed when http.host is a loopback address");
-  }
-  if (config.http.auth === "none" && !config.http.allowAnonymousOnLoopback) {
-    problems.push("setting http.allowAnonymousOnLoopback: must be true to use http.auth none");
-  }
-  if (config.controller.backoffMinMs > config.controller.backoffMaxMs) {
-    problems.push("setting controller.backoffMinMs: must not exceed controller.backoffMaxMs");
-  }
-  if (config.leader.renewDeadlineMs >= config.leader.leaseDurationMs) {
-    problems.push("setting leader.renewDeadlineMs: must be shorter than leader.leaseDurationMs");
-  }
-  if (config.leader.retryPeriodMs >= config.leader.renewDeadlineMs) {
-    problems.push("setting leader.retryPeriodMs: must be shorter than leader.renewDeadlineMs");
-  }
+/**
+ * Settings that could not be assembled even with every invalid value dropped (each leaf was
+ * checked on its own, so this is a guard, not a path taken): every further check is skipped.
+ */
+function unusable(line: AssessedSettings["line"]): AssessedSettings {
+  const config = configSchema.parse({});
+  const all = new Set(listSettings().map((s) => s.path));
+  return { config, invalid: all, isSet: () => false, line, ref: (path) => path };
+}
+
+/**
+ * Builds the configuration: defaults < file < environment < flags. Throws ConfigError listing
+ * every problem, one line each, naming the setting and the expected form. No I/O.
+ */
+export function buildConfig(sources: ConfigSources): Config {
+  const { settings, problems } = assessConfig(sources);
   if (problems.length > 0) throw new ConfigError(problems);
-  return config;
+  return settings.config;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || host.startsWith("127.");
-}
-
-/** Reads the config file (if named) and the process environment, then builds the configuration. */
-export function loadConfig(options: { configFile?: string; flags?: Record<string, unknown> } = {}): Config {
-  const sources: ConfigSources = { env: process.env };
+/**
+ * Reads the config file (if named) and the environment (process.env unless given), builds the
+ * configuration, and checks that every file a setting names can be read (and holds what it
+ * should: a certificate, a kubeconfig with the named context). I/O. Throws ConfigError listing
+ * every problem of every kind at once.
+ */
+export function loadConfig(options: { configFile?: string; flags?: Record<string, unknown>; env?: NodeJS.ProcessEnv } = {}): Config {
+  const sources: ConfigSources = { env: options.env ?? process.env };
   if (options.flags) sources.flags = options.flags;
   if (options.configFile !== undefined) {
+    const problem = fileProblem(options.configFile);
+    if (problem !== undefined) throw new ConfigError([`config file ${shownName(options.configFile)}: ${problem}`]);
     let text: string;
     try {
       text = readFileSync(options.configFile, "utf8");
     } catch {
-      throw new ConfigError([`config file ${options.configFile}: cannot be read`]);
+      throw new ConfigError([`config file ${shownName(options.configFile)}: cannot be read`]);
     }
     sources.file = { name: options.configFile, text };
   }
-  return buildConfig(sources);
+  const { settings, problems } = assessConfig(sources);
+  problems.push(...settingFileProblems(settings));
+  if (problems.length > 0) throw new ConfigError(problems);
+  return settings.config;
 }
 
 /** Whether the process runs inside a Kubernetes pod (the only other process.env read). */

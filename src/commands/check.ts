@@ -1,7 +1,9 @@
 // `credbroker check`: resolve, verify and discover one upstream once, print the verdict, write nothing.
 import { readFile } from "node:fs/promises";
 import { parseAllDocuments } from "yaml";
+import { shownName, terminalLine } from "../config/terminal-text.js";
 import type { Config } from "../config.js";
+import { asSettingFailure, fileProblem, settingFailure } from "../config/setting-files.js";
 import { evaluate } from "../controller/evaluate.js";
 import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { parseUpstreamOptions } from "../model/annotations.js";
@@ -27,6 +29,8 @@ export interface CheckOptions {
   /** Discover functions even if the upstream does not ask for it. */
   discover: boolean;
   out: NodeJS.WritableStream;
+  /** Where a manifest that cannot be checked is reported (stderr by default). */
+  err?: NodeJS.WritableStream;
 }
 
 export interface CheckReport {
@@ -45,49 +49,102 @@ export function exitCodeOf(state: StatusEntry["state"]): number {
   return state === "Accepted" || state === "Warning" ? 0 : state === "Rejected" ? 1 : 2;
 }
 
-async function loadObjects(options: CheckOptions, api: ReturnType<typeof createKubeUpstreamApi>): Promise<JsonObject[]> {
-  if (options.file !== undefined) {
-    let text: string;
-    try {
-      text = await readFile(options.file, "utf8");
-    } catch {
-      throw new CredbrokerError("InvalidSpec", `${options.file}: cannot be read`);
-    }
-    const docs = parseAllDocuments(text);
-    // A manifest may carry the Upstream's Secret and other objects too: only Upstreams are checked.
-    const objects = docs.map((d) => d.toJS() as unknown).filter(isObject).filter((o) => o.kind === undefined || o.kind === "Upstream");
-    if (docs.some((d) => d.errors.length > 0) || objects.length === 0) throw new CredbrokerError("InvalidSpec", `${options.file}: not a YAML or JSON Upstream manifest`);
-    return objects.map((o) => {
-      const meta = isObject(o.metadata) ? o.metadata : {};
-      // A manifest without a namespace means the default one, as kubectl apply would.
-      return { ...o, metadata: { namespace: "default", ...meta } };
-    });
+/** Aliases a manifest may expand; a billion-laughs manifest is refused at once instead of filling memory. */
+export const MAX_MANIFEST_ALIASES = 100;
+
+/** A manifest given with -f that cannot be checked: `exitCode` 1 when it does not parse (README), 2 when it cannot be read. */
+class ManifestProblem extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: 1 | 2,
+  ) {
+    super(message);
   }
+}
+
+/**
+ * The Upstreams of a manifest file (other kinds skipped), each with the default namespace when it
+ * names none, as kubectl apply would. Reads the file (I/O). Throws ManifestProblem naming the file,
+ * never repeating its content (a manifest may carry a Secret).
+ */
+async function manifestObjects(file: string): Promise<JsonObject[]> {
+  const named = shownName(file);
+  const unreadable = fileProblem(file);
+  if (unreadable !== undefined) throw new ManifestProblem(`${named}: ${unreadable}`, 2);
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new ManifestProblem(`${named}: cannot be read`, 2);
+  }
+  const docs = parseAllDocuments(text, { logLevel: "error" });
+  const failed = docs.find((d) => d.errors.length > 0)?.errors[0];
+  if (failed !== undefined) {
+    const at = failed.linePos?.[0];
+    throw new ManifestProblem(`${named}: not valid YAML or JSON${at !== undefined ? ` (line ${at.line}, column ${at.col})` : ""}`, 1);
+  }
+  let values: unknown[];
+  try {
+    values = docs.map((d) => d.toJS({ maxAliasCount: MAX_MANIFEST_ALIASES }) as unknown);
+  } catch (err) {
+    if (err instanceof ReferenceError) throw new ManifestProblem(`${named}: more than ${MAX_MANIFEST_ALIASES} YAML aliases to expand (an alias bomb?); not checked`, 1);
+    throw new ManifestProblem(`${named}: not a YAML or JSON Upstream manifest`, 1);
+  }
+  // A manifest may carry the Upstream's Secret and other objects too: only Upstreams are checked.
+  const objects = values.filter(isObject).filter((o) => o.kind === undefined || o.kind === "Upstream");
+  // Nothing to judge (a Secret alone, a scalar): a usage error, not a verdict.
+  if (objects.length === 0) throw new ManifestProblem(`${named}: holds no Upstream manifest`, 2);
+  return objects.map((o) => {
+    const meta = isObject(o.metadata) ? o.metadata : {};
+    return { ...o, metadata: { namespace: "default", ...meta } };
+  });
+}
+
+async function clusterObject(options: CheckOptions, api: ReturnType<typeof createKubeUpstreamApi>): Promise<JsonObject[]> {
   if (options.namespace === undefined || options.name === undefined) throw new CredbrokerError("InvalidSpec", "give -f upstream.yaml, or --namespace and --name of an upstream in the cluster");
   const obj = await api.get(options.namespace, options.name);
-  if (obj === undefined) throw new CredbrokerError("InvalidSpec", `upstream ${options.namespace}/${options.name} not found`);
+  if (obj === undefined) throw new CredbrokerError("InvalidSpec", `upstream ${shownName(options.namespace)}/${shownName(options.name)} not found`);
   return [obj];
 }
 
-/** Checks each upstream of the file (or the one named) and prints the reports. I/O. Resolves with the exit code (the worst verdict). */
+/**
+ * Checks each upstream of the file (or the one named) and prints the reports. I/O. Resolves with
+ * the exit code (the worst verdict); a manifest that cannot be checked is one line on `err`.
+ */
 export async function checkCommand(config: Config, options: CheckOptions): Promise<number> {
+  // The manifest first: a file that does not parse is answered without any cluster or cloud.
+  let fromFile: JsonObject[] | undefined;
+  if (options.file !== undefined) {
+    try {
+      fromFile = await manifestObjects(options.file);
+    } catch (err) {
+      if (!(err instanceof ManifestProblem)) throw err;
+      (options.err ?? process.stderr).write(`${terminalLine(`credbroker: ${err.message}`)}\n`);
+      return err.exitCode;
+    }
+  }
   const redactor = new Redactor();
   // Logs go to stderr (warnings and worse by default) so stdout holds only the report.
   const logger = createLogger({ level: config.log.level === "info" ? "warn" : config.log.level, destination: process.stderr }, redactor);
   const metrics = new Metrics();
-  const kc = loadKubeConfig(config);
-  const settings = controllerSettings(config);
-  const api = createKubeUpstreamApi(kc, { requestTimeoutMs: config.kubernetes.requestTimeoutMs });
-  const objects = await loadObjects(options, api);
-  const secrets = await buildSecrets(config, kc, { logger, metrics, redactor });
-  const cloud = await buildCloud(config, { metrics });
+  const kc = asSettingFailure("kubernetes.kubeconfig/kubernetes.context", "the Kubernetes client cannot be configured", () => loadKubeConfig(config));
   const reports: CheckReport[] = [];
   try {
-    await secrets.start();
-    for (const obj of objects) reports.push(await checkOne(obj, { api, secrets, cloud, settings, config, discover: options.discover }));
+    const settings = controllerSettings(config);
+    const api = createKubeUpstreamApi(kc, { requestTimeoutMs: config.kubernetes.requestTimeoutMs });
+    const objects = fromFile ?? (await clusterObject(options, api));
+    const secrets = await buildSecrets(config, kc, { logger, metrics, redactor });
+    const cloud = await buildCloud(config, { metrics }).catch((err: unknown) => {
+      throw settingFailure(err, "tls.extraCaFiles", "the cloud clients cannot be configured");
+    });
+    try {
+      await secrets.start();
+      for (const obj of objects) reports.push(await checkOne(obj, { api, secrets, cloud, settings, config, discover: options.discover }));
+    } finally {
+      await secrets.stop();
+      cloud.close();
+    }
   } finally {
-    await secrets.stop();
-    cloud.close();
     await kc.closeConnections();
   }
   options.out.write(options.output === "json" ? `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n` : reports.map(renderTable).join("\n"));

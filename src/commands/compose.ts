@@ -21,10 +21,11 @@ import { CredbrokerError } from "../model/errors.js";
 import type { Redactor } from "../runtime/redact.js";
 import { validateStatusKey } from "../model/status.js";
 import type { Metrics } from "../observability/metrics.js";
-import { createKubernetesSecretSource, type KubernetesSecretSource } from "../secrets/kubernetes/kubernetes-secret-source.js";
+import type { NotAuthorizedStreak } from "../runtime/failure-streak.js";
+import { createKubernetesSecretSource, kubernetesRefusals, type KubernetesSecretSource } from "../secrets/kubernetes/kubernetes-secret-source.js";
 import { SecretResolver } from "../secrets/resolver.js";
 import type { SecretSource } from "../secrets/secret-source.js";
-import { createVaultSecretSource } from "../secrets/vault/vault-secret-source.js";
+import { createVaultSecretSource, vaultRefusals } from "../secrets/vault/vault-secret-source.js";
 
 /** `credbroker/<version>` from package.json, read when called (the composition root calls it once). I/O. */
 export function brokerUserAgent(): string {
@@ -59,6 +60,11 @@ export function secretRefPolicyOf(config: Config): SecretRefPolicy {
 
 export interface SecretsPart {
   port: SecretPort;
+  /**
+   * The one streak of Kubernetes refusals of the broker's identity (401/403), fed by Secret reads;
+   * the broker's other Kubernetes calls may feed it too, so a fleet refused is one log line and one count.
+   */
+  kubernetesRefusals: NotAuthorizedStreak;
   start(): Promise<void>;
   stop(): Promise<void>;
 }
@@ -67,16 +73,26 @@ export interface SecretsPart {
 export async function buildSecrets(config: Config, kc: PooledKubeConfig, deps: { logger: Logger; metrics: Metrics; redactor: Redactor }): Promise<SecretsPart> {
   const sources: SecretSource[] = [];
   let kubernetes: KubernetesSecretSource | undefined;
+  const clock = createSystemClock();
+  // One streak per dependency (not per source instance or upstream): built here, handed down.
+  const refusals = {
+    kubernetes: kubernetesRefusals({ logger: deps.logger.child({ component: "kubernetes-secrets" }), telemetry: deps.metrics, now: () => clock.monotonicNow() }),
+    vault: vaultRefusals({ logger: deps.logger.child({ component: "vault" }), telemetry: deps.metrics, clock }),
+  };
   for (const name of new Set(config.secrets.sources)) {
     if (name === "kubernetes") {
-      kubernetes = createKubernetesSecretSource(kc, { cacheSize: config.secrets.cacheSize, requestTimeoutMs: config.kubernetes.requestTimeoutMs }, { logger: deps.logger, telemetry: deps.metrics });
+      kubernetes = createKubernetesSecretSource(
+        kc,
+        { cacheSize: config.secrets.cacheSize, requestTimeoutMs: config.kubernetes.requestTimeoutMs },
+        { logger: deps.logger, telemetry: deps.metrics, refusals: refusals.kubernetes },
+      );
       sources.push(kubernetes);
     } else {
-      sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize: config.secrets.cacheSize }));
+      sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize: config.secrets.cacheSize, clock, refusals: refusals.vault }));
     }
   }
   const resolver = new SecretResolver({ sources, order: config.secrets.sources, redactor: deps.redactor, logger: deps.logger });
-  return { port: createSecretPort(resolver, kubernetes), start: () => resolver.start(), stop: () => resolver.stop() };
+  return { port: createSecretPort(resolver, kubernetes), kubernetesRefusals: refusals.kubernetes, start: () => resolver.start(), stop: () => resolver.stop() };
 }
 
 /**

@@ -8,6 +8,7 @@ import { createKubeUpstreamApi } from "../controller/kube-upstreams.js";
 import { createOpsApp, listenOps } from "../http/ops-server.js";
 import { CredbrokerError } from "../model/errors.js";
 import { Redactor } from "../runtime/redact.js";
+import { asSettingFailure, settingFailure } from "../config/setting-files.js";
 import { createLogger } from "../observability/log.js";
 import { Metrics } from "../observability/metrics.js";
 import { buildCloud, buildSecrets, controllerSettings, loadKubeConfig, upstreamRequestTimeoutMs } from "./compose.js";
@@ -36,7 +37,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
   const redactor = new Redactor();
   const logger = createLogger({ level: config.log.level, ...(overrides.logDestination ? { destination: overrides.logDestination } : {}) }, redactor);
   const metrics = new Metrics();
-  const kubeConfig = overrides.kubeConfig ?? loadKubeConfig(config);
+  const kubeConfig = overrides.kubeConfig ?? asSettingFailure("kubernetes.kubeconfig/kubernetes.context", "the Kubernetes client cannot be configured", () => loadKubeConfig(config));
   const settings = controllerSettings(config);
   // What has been started so far, undone in reverse if a later step fails (a port in use, a bad
   // CA file), so a failed start exits instead of hanging on timers and never leaks a Vault token.
@@ -51,7 +52,9 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
   try {
     secrets = await buildSecrets(config, kubeConfig, { logger, metrics, redactor });
     undo.push(() => secrets.stop());
-    cloud = await buildCloud(config, { metrics });
+    cloud = await buildCloud(config, { metrics }).catch((err: unknown) => {
+      throw settingFailure(err, "tls.extraCaFiles", "the cloud clients cannot be configured");
+    });
     undo.push(() => cloud.close());
     controller = new Controller({
       kubeConfig,

@@ -16,7 +16,7 @@ import { WorkQueue } from "../runtime/queue/work-queue.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import type { SecretPort } from "./secret-port.js";
-import { followUp, TRIGGERS, type Trigger } from "./triggers.js";
+import { followUp, SETTLE_MS, SETTLES, TRIGGERS, type Trigger } from "./triggers.js";
 import { UpstreamIndex } from "./upstream-index.js";
 import { UpstreamStates } from "./upstream-states.js";
 
@@ -48,6 +48,8 @@ export interface ControllerSettings {
   };
   /** Deadline of one Kubernetes request: a list page of the watches, a Lease call (capped by the renew deadline in the elector). */
   requestTimeoutMs: number;
+  /** How long edits to one upstream or namespace are gathered before the reconcile they cause (SETTLE_MS by default). */
+  changeSettleMs?: number;
 }
 
 export interface ControllerDeps {
@@ -274,9 +276,10 @@ export class Controller {
   /** Puts `keys` on the queue for `trigger`, with the trigger's priority (TRIGGERS). */
   private trigger(trigger: Trigger, keys: readonly string[]): void {
     const priority = TRIGGERS[trigger];
+    const delayMs = SETTLES.has(trigger) ? (this.deps.settings.changeSettleMs ?? SETTLE_MS) : 0;
     for (const key of keys) {
       if (priority === "forced") this.forced.add(key);
-      this.queue.add(key, { priority });
+      this.queue.add(key, { priority, delayMs });
     }
   }
 
@@ -317,6 +320,9 @@ export class Controller {
       case "none":
         return;
       case "retry":
+        // A forced pass that met a passing fault got no answer yet: its retries stay fresh, or the
+        // shared cache would answer with the result the person asked to have checked again.
+        if (fresh) this.forced.add(key);
         this.queue.retry(key, next.notBeforeMs === undefined ? {} : { notBeforeMs: next.notBeforeMs });
         return;
       case "periodic":

@@ -1,9 +1,10 @@
 // The Kubernetes calls the controller makes on Upstreams, Namespaces and Events, behind a small typed interface.
 import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, type ConfigurationOptions, type CoreV1Event, type KubeConfig } from "@kubernetes/client-node";
-import { CredbrokerError, DependencyCallError } from "../model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, DependencyCallError } from "../model/errors.js";
 import { isObject, type JsonObject } from "../model/fields.js";
 import { UPSTREAM_GROUP, UPSTREAM_KIND, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import { callOptions, kubeTimeout } from "../runtime/kube/call-options.js";
+import { kubeRefusalHint, refusesBroker } from "../runtime/kube/kube-request.js";
 
 export type PatchAnswer = { kind: "patched"; object: JsonObject } | { kind: "conflict" } | { kind: "gone" };
 
@@ -43,6 +44,8 @@ function kubeFailure(call: string, err: unknown): CredbrokerError {
   // client-node's ApiException carries the response body and headers: keep only what is safe to log.
   const raw = (err as { code?: unknown } | undefined)?.code;
   const cause = new DependencyCallError("Kubernetes", code, typeof raw === "string" ? raw : undefined);
+  // The broker's own RBAC or token, never the upstream's doing: retried, and the operator told what to fix.
+  if (refusesBroker(code)) return new BrokerNotAuthorizedError(`kubernetes ${call} failed with HTTP ${code}: ${kubeRefusalHint(code)}`, { cause });
   return new CredbrokerError("InternalError", `kubernetes ${call} failed${code !== undefined ? ` with HTTP ${code}` : ""}`, { cause, retryable });
 }
 

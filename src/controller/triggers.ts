@@ -25,6 +25,16 @@ export const TRIGGERS = {
 
 export type Trigger = keyof typeof TRIGGERS;
 
+/**
+ * Triggers whose reconcile waits SETTLE_MS: edits that come in bursts (an annotation flapping in a
+ * GitOps fight, a label applied to a namespace, then changed back). The queue keeps a pending key's
+ * earliest start, so a key changes at most once per window however often it is edited, and each
+ * reconcile reads the object as it is then. A `forced` request and a rotated secret never wait.
+ */
+export const SETTLES: ReadonlySet<Trigger> = new Set<Trigger>(["upstreamChanged", "namespaceLabelsChanged"]);
+
+export const SETTLE_MS = 1000;
+
 /** What the queue does with a key after its reconcile. */
 export type FollowUp =
   /** Verified and published: again after the routine interval (the periodic re-verification). */

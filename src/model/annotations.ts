@@ -6,7 +6,7 @@ import {
   type FunctionFilter,
   type LambdaQualifierKind,
 } from "./function-filter.js";
-import { isObject } from "./fields.js";
+import { DNS_LABEL_RULE, DNS_SUBDOMAIN_RULE, isDnsLabel, isDnsSubdomain, isObject } from "./fields.js";
 import type { SecretRef, UpstreamMeta } from "./upstream.js";
 
 export const ANNOTATIONS = {
@@ -118,10 +118,11 @@ export function discoveryWanted(meta: UpstreamMetaLike, namespaceLabels: Readonl
   return discoveryDecision(meta, namespaceLabels, mode).wanted;
 }
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-/** Parses `[namespace/]name` naming a Secret; the namespace defaults to `defaultNamespace`. Pure. */
+/**
+ * Parses `[namespace/]name` naming a Secret; the namespace defaults to `defaultNamespace`. Pure.
+ * Both parts are checked as Kubernetes checks them (a DNS-1123 label, a DNS-1123 subdomain), so a
+ * typo is InvalidSpec on `field` rather than a Secret that is not found. The value is never echoed.
+ */
 export function parseSecretName(value: string | undefined, field: string, defaultNamespace: string): SecretRef | undefined {
   if (value === undefined) return undefined;
   const parts = value.trim().split("/");
@@ -129,8 +130,8 @@ export function parseSecretName(value: string | undefined, field: string, defaul
   if (parts.length > 2 || first === undefined || first === "") throw new ValidationError("InvalidSpec", field, "must be [namespace/]name");
   const namespace = second === undefined ? defaultNamespace : first;
   const name = second ?? first;
-  if (!DNS_LABEL.test(namespace)) throw new ValidationError("InvalidSpec", field, "must be [namespace/]name with a valid namespace");
-  if (!DNS_SUBDOMAIN.test(name)) throw new ValidationError("InvalidSpec", field, "must be [namespace/]name with a valid Secret name");
+  if (!isDnsLabel(namespace)) throw new ValidationError("InvalidSpec", field, `must be [namespace/]name with a valid namespace: ${DNS_LABEL_RULE}`);
+  if (!isDnsSubdomain(name)) throw new ValidationError("InvalidSpec", field, `must be [namespace/]name with a valid Secret name: ${DNS_SUBDOMAIN_RULE}`);
   return { namespace, name };
 }
 
@@ -164,7 +165,7 @@ export function parseSecretRefPolicy(value: unknown, field = "secretRefPolicy"):
   if (value === undefined || value === null || value === "any") return "any";
   if (value === "same-namespace") return "same-namespace";
   const list = isObject(value) ? value.allow : value;
-  if (Array.isArray(list) && list.every((ns): ns is string => typeof ns === "string" && DNS_LABEL.test(ns))) {
+  if (Array.isArray(list) && list.every((ns): ns is string => typeof ns === "string" && isDnsLabel(ns))) {
     return { allow: [...list] };
   }
   throw new ValidationError("InvalidSetting", field, "must be any, same-namespace, or {allow: [namespace, ...]}");

@@ -1,5 +1,9 @@
 // The error hierarchy: one base class carrying a stable reason and whether a retry may help.
 import { isTransientReason, type Reason } from "./reasons.js";
+import { truncateUtf8 } from "./text.js";
+
+/** No error message grows past this, whatever it echoes (a name, a field path, a provider's text). */
+export const MAX_ERROR_MESSAGE_BYTES = 1024;
 
 export interface CredbrokerErrorOptions {
   /** The underlying error; kept for debugging, never rendered into status or HTTP bodies. */
@@ -24,7 +28,7 @@ export class CredbrokerError extends Error {
   readonly retryAfterMs: number | undefined;
 
   constructor(reason: Reason, message: string, options: CredbrokerErrorOptions = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    super(truncateUtf8(message, MAX_ERROR_MESSAGE_BYTES), options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.reason = reason;
     this.retryable = options.retryable ?? isTransientReason(reason);
@@ -47,10 +51,14 @@ export class SecretNotFoundError extends CredbrokerError {
   }
 }
 
-/** The secret source refused access: `VaultDenied` (Vault policy) or `KubernetesDenied` (the broker's RBAC). */
-export class SecretDeniedError extends CredbrokerError {
-  constructor(message: string, options: CredbrokerErrorOptions & { reason?: "VaultDenied" | "KubernetesDenied" } = {}) {
-    super(options.reason ?? "VaultDenied", message, options);
+/**
+ * The broker's own identity was refused (401 or 403 from Kubernetes or Vault: its RBAC, its Vault
+ * policy, its projected or Vault token). It says nothing about an upstream's secret, so it is
+ * never a verdict: retryable, the last verdict stands, and the operator is told to fix the grant.
+ */
+export class BrokerNotAuthorizedError extends CredbrokerError {
+  constructor(message: string, options: CredbrokerErrorOptions = {}) {
+    super("BrokerNotAuthorized", message, { ...options, retryable: true });
   }
 }
 

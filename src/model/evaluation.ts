@@ -1,7 +1,8 @@
 // What one pass over an upstream concluded, before anything is written: condition outcomes, identity, discovered entries.
-import type { ConditionOutcome, ConditionType } from "./conditions.js";
+import { MAX_MESSAGE_BYTES, type ConditionOutcome, type ConditionType } from "./conditions.js";
 import type { CredbrokerError } from "./errors.js";
 import type { FunctionCounts, VerifiedIdentity } from "./status-types.js";
+import { truncateUtf8 } from "./text.js";
 import type { FunctionListField } from "./upstream.js";
 
 /** Discovered functions as spec entries for `field` (mapped and filtered; the merge and the cap come later). */
@@ -26,12 +27,17 @@ export interface Evaluation {
 
 /** A condition that holds. Pure. */
 export function okOutcome(type: ConditionType, reason: ConditionOutcome["reason"], message: string): ConditionOutcome {
-  return { type, status: "True", reason, message };
+  return { type, status: "True", reason, message: capped(message) };
+}
+
+// Capped where outcomes are made, not only where conditions are written: `check` prints outcomes as they are.
+function capped(message: string): string {
+  return truncateUtf8(message, MAX_MESSAGE_BYTES);
 }
 
 /** A failure as a condition: a retryable error is Unknown (keeps the last verdict), any other is False. Pure. */
 export function failedOutcome(type: ConditionType, err: CredbrokerError, severity?: "error" | "warning"): ConditionOutcome {
-  const outcome: ConditionOutcome = { type, status: err.retryable ? "Unknown" : "False", reason: err.reason, message: err.message };
+  const outcome: ConditionOutcome = { type, status: err.retryable ? "Unknown" : "False", reason: err.reason, message: capped(err.message) };
   if (severity !== undefined) outcome.severity = severity;
   return outcome;
 }
@@ -53,5 +59,5 @@ export function functionsOutcome(counts: FunctionCounts, maxFunctions: number, w
     : okOutcome("FunctionsDiscovered", "Published", `${counts.discovered} functions discovered, ${counts.published} published`);
   const [first] = warnings;
   if (first === undefined) return base;
-  return { ...failedOutcome("FunctionsDiscovered", first, "warning"), status: "False", message: [base.message, ...warnings.map((w) => w.message)].join("; ") };
+  return { ...failedOutcome("FunctionsDiscovered", first, "warning"), status: "False", message: capped([base.message, ...warnings.map((w) => w.message)].join("; ")) };
 }

@@ -11,17 +11,19 @@ export const REASONS = [
   "SecretNotFound",
   "SecretMalformed",
   "SecretRefNotAllowed",
-  "VaultDenied",
-  "KubernetesDenied",
   "SecretSourceUnavailable",
   // the broker could not log in to Vault: about the broker, never a verdict on an upstream
   "VaultLoginFailed",
+  // the broker's own identity may not read or write what it must (its RBAC, its Vault policy, its
+  // projected token): about the broker, never a verdict on an upstream
+  "BrokerNotAuthorized",
   // spec, and settings (a bad configuration value such as a forbidden status key)
   "InvalidSpec",
   "InvalidSetting",
   // AWS
   "InvalidAccessKey",
   "InvalidSecretKey",
+  "InvalidSessionToken",
   "ExpiredSessionToken",
   "AssumeRoleDenied",
   "AccountMismatch",
@@ -29,6 +31,8 @@ export const REASONS = [
   // Azure
   "AzureAuthFailed",
   "FunctionAppNotFound",
+  "NotAFunctionApp",
+  "FunctionAppStopped",
   "FunctionKeyMissing",
   "FunctionKeyStale",
   // publishing
@@ -37,6 +41,10 @@ export const REASONS = [
   "ProviderUnavailable",
   "Throttled",
   "Timeout",
+  // the broker's clock is too far from the provider's for signatures or assertions to be accepted
+  "ClockSkew",
+  // the broker's own configuration does not fit the provider (an endpoint or cloud the tenant does not know)
+  "BrokerMisconfigured",
   // this replica lost its lease mid-reconcile: the new leader carries on (never a condition)
   "NotLeader",
   // catch-all for faults in credbroker itself
@@ -49,6 +57,9 @@ export type Reason = (typeof REASONS)[number];
 export const TRANSIENT_REASONS: ReadonlySet<Reason> = new Set<Reason>([
   "SecretSourceUnavailable",
   "VaultLoginFailed",
+  "BrokerNotAuthorized",
+  "ClockSkew",
+  "BrokerMisconfigured",
   "ProviderUnavailable",
   "Throttled",
   "Timeout",

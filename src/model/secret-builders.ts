@@ -6,8 +6,9 @@ import {
   type AzureServicePrincipal,
   type SecretMaterialKind,
 } from "./credentials.js";
-import { isObject } from "./fields.js";
+import { isObject, ownValue, setOwn } from "./fields.js";
 import { credentialValue, malformed, optionalCredentialValue } from "./secret-decoding.js";
+import { echoName } from "./text.js";
 
 /**
  * The keys of one secret, whatever the source: Kubernetes `data`/`stringData` (base64 decoded
@@ -97,10 +98,10 @@ export function awsFromGlooObject(value: unknown, field: string): AwsCredentials
   if (!isObject(value)) malformed(field, "must be a mapping with accessKey and secretKey");
   const creds: AwsCredentials = {
     kind: "awsKeys",
-    accessKeyId: credentialValue(value.accessKey, `${field}.accessKey`),
-    secretAccessKey: credentialValue(value.secretKey, `${field}.secretKey`),
+    accessKeyId: credentialValue(ownValue(value, "accessKey"), `${field}.accessKey`),
+    secretAccessKey: credentialValue(ownValue(value, "secretKey"), `${field}.secretKey`),
   };
-  const token = optionalCredentialValue(value.sessionToken, `${field}.sessionToken`);
+  const token = optionalCredentialValue(ownValue(value, "sessionToken"), `${field}.sessionToken`);
   if (token !== undefined) creds.sessionToken = token;
   return sealed(creds);
 }
@@ -112,12 +113,14 @@ const FUNCTION_KEY_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
 export function azureKeysFromGlooObject(value: unknown, field: string): AzureFunctionKeys {
   if (!isObject(value)) malformed(field, "must be a mapping with apiKeys");
   const apiKeysField = `${field}.apiKeys`;
-  if (value.apiKeys === undefined || value.apiKeys === null) malformed(apiKeysField, "is missing");
-  if (!isObject(value.apiKeys)) malformed(apiKeysField, "must be a mapping of function name to key");
+  const given = ownValue(value, "apiKeys");
+  if (given === undefined || given === null) malformed(apiKeysField, "is missing");
+  if (!isObject(given)) malformed(apiKeysField, "must be a mapping of function name to key");
   const apiKeys: Record<string, string> = {};
-  for (const [name, key] of Object.entries(value.apiKeys)) {
+  for (const [name, key] of Object.entries(given)) {
     if (!FUNCTION_KEY_NAME.test(name)) malformed(apiKeysField, "has a key name that is not a function name or _master");
-    apiKeys[name] = credentialValue(key, `${apiKeysField}.${name}`);
+    // setOwn: a function named __proto__ is judged and kept like any other, never merged into the prototype.
+    setOwn(apiKeys, name, credentialValue(key, `${apiKeysField}.${echoName(name)}`));
   }
   if (Object.keys(apiKeys).length === 0) malformed(apiKeysField, "is empty");
   return sealed({ kind: "azureFunctionKeys", apiKeys });

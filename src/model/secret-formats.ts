@@ -1,7 +1,7 @@
 // Parses secret payloads from Kubernetes and Vault (every Gloo and credbroker format) into sealed SecretMaterial.
 import type { SecretMaterial, SecretMaterialKind } from "./credentials.js";
 import { SecretNotFoundError } from "./errors.js";
-import { isObject, type JsonObject } from "./fields.js";
+import { isObject, ownValue, type JsonObject } from "./fields.js";
 import {
   awsFromFlatKeys,
   awsFromGlooObject,
@@ -11,6 +11,7 @@ import {
   type SecretKeyBag,
 } from "./secret-builders.js";
 import { decodeBase64Text, malformed, parseYamlMapping } from "./secret-decoding.js";
+import { echoName } from "./text.js";
 import { assertNever } from "./upstream.js";
 
 /** Gloo marks secrets that hold its own Secret type (legacy aws, azure) with this annotation. */
@@ -36,14 +37,15 @@ export function parseKubernetesSecret(secret: unknown, expected?: SecretMaterial
   if (keys.length === 0) malformed("data", "is empty: the secret holds no keys");
   const bag: SecretKeyBag = {
     keys,
-    field: (key) => (key in stringData ? `stringData.${key}` : `data.${key}`),
+    // Object.hasOwn, never `in`: a key such as __proto__ or constructor is a key like any other.
+    field: (key) => (Object.hasOwn(stringData, key) ? `stringData.${echoName(key)}` : `data.${echoName(key)}`),
     text: (key) => {
-      if (key in stringData) {
+      if (Object.hasOwn(stringData, key)) {
         const v = stringData[key];
-        if (typeof v !== "string") return malformed(`stringData.${key}`, "must be a string");
+        if (typeof v !== "string") return malformed(`stringData.${echoName(key)}`, "must be a string");
         return v;
       }
-      return key in data ? decodeBase64Text(data[key], `data.${key}`) : undefined;
+      return Object.hasOwn(data, key) ? decodeBase64Text(data[key], `data.${echoName(key)}`) : undefined;
     },
   };
   const layout = selectLayout(keys, expected, "data");
@@ -102,11 +104,11 @@ export function parseGlooSecretObject(value: unknown, field: string, expected?: 
   const keys = Object.keys(obj);
   const bag: SecretKeyBag = {
     keys,
-    field: (key) => `${field}.${key}`,
+    field: (key) => `${field}.${echoName(key)}`,
     text: (key) => {
-      const v = obj[key];
+      const v = ownValue(obj, key);
       if (v === undefined || v === null) return undefined;
-      if (typeof v !== "string") return malformed(`${field}.${key}`, "must be a string");
+      if (typeof v !== "string") return malformed(`${field}.${echoName(key)}`, "must be a string");
       return v;
     },
   };
@@ -117,9 +119,9 @@ export function parseGlooSecretObject(value: unknown, field: string, expected?: 
     case "servicePrincipal":
       return servicePrincipalFromFlatKeys(bag);
     case "glooAws":
-      return awsFromGlooObject(obj.aws, `${field}.aws`);
+      return awsFromGlooObject(ownValue(obj, "aws"), `${field}.aws`);
     case "glooAzure":
-      return azureKeysFromGlooObject(obj.azure, `${field}.azure`);
+      return azureKeysFromGlooObject(ownValue(obj, "azure"), `${field}.azure`);
     default:
       return assertNever(layout, "secret layout");
   }

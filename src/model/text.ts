@@ -32,3 +32,29 @@ export function canonicalJson(value: unknown): string {
     return sorted;
   });
 }
+
+/** How much of a name or key from input a message or field path repeats: enough to recognise it. */
+export const MAX_ECHO_BYTES = 96;
+
+// Characters that would make an echoed name unreadable or forge a line in a log.
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
+
+/**
+ * A name taken from input (a key, a Secret name, a spec key), fit to be repeated in a message or
+ * field path: control and invisible characters written as `\u{…}`, then capped to `maxBytes`
+ * with a trailing "…". Only for names: secret values are never echoed at all. Pure.
+ */
+export function echoName(name: string, maxBytes: number = MAX_ECHO_BYTES): string {
+  // Escaping first can only lengthen the text, so capping after it still bounds the result.
+  const printable = name.replace(UNPRINTABLE, (ch) => `\\u{${codePointHex(ch)}}`);
+  return truncateUtf8(printable, maxBytes);
+}
+
+/** "U+200B": the code point of the first character of `ch`, as Unicode writes it. Pure. */
+export function codePointLabel(ch: string): string {
+  return `U+${codePointHex(ch)}`;
+}
+
+function codePointHex(ch: string): string {
+  return (ch.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+}

@@ -1,6 +1,15 @@
 // Typed Upstreams: the cloud-provider subset of Gloo's Upstream CRD, parsed from untrusted objects.
 import { ValidationError } from "./errors.js";
-import { FieldReader, isObject, type JsonObject } from "./fields.js";
+import {
+  DNS_LABEL_RULE,
+  DNS_SUBDOMAIN_RULE,
+  FieldReader,
+  isDnsLabel,
+  isDnsSubdomain,
+  isObject,
+  type JsonObject,
+} from "./fields.js";
+import { echoName } from "./text.js";
 
 export const UPSTREAM_GROUP = "gloo.solo.io";
 export const UPSTREAM_VERSION = "v1";
@@ -162,7 +171,7 @@ export function parseUpstream(obj: unknown): ParsedUpstream {
 
 /** "type static is not aws, azure or awsEc2": why credbroker leaves an upstream alone. Pure. */
 export function notManagedBecause(u: OtherUpstream): string {
-  return `type ${u.upstreamType ?? "unknown"} is not ${listed(CLOUD_UPSTREAM_KINDS.slice(0, -1)).replace(/ and /, ", ")} or ${CLOUD_UPSTREAM_KINDS.at(-1) ?? ""}`;
+  return `type ${u.upstreamType === undefined ? "unknown" : echoName(u.upstreamType)} is not ${listed(CLOUD_UPSTREAM_KINDS.slice(0, -1)).replace(/ and /, ", ")} or ${CLOUD_UPSTREAM_KINDS.at(-1) ?? ""}`;
 }
 
 /** True for the upstream types credbroker verifies. */
@@ -172,9 +181,11 @@ export function isCloudUpstream(u: ParsedUpstream): u is CloudUpstream {
 
 function parseMeta(value: unknown): UpstreamMeta {
   const m = r.object(value, "metadata");
+  // Names are checked as the API server checks them: only a file given to `check -f` can break
+  // them, and every message that names the upstream repeats them.
   const meta: UpstreamMeta = {
-    namespace: r.string(m.namespace, "metadata.namespace"),
-    name: r.string(m.name, "metadata.name"),
+    namespace: namespaceName(m.namespace, "metadata.namespace"),
+    name: objectName(m.name, "metadata.name"),
     labels: r.stringMap(m.labels, "metadata.labels"),
     annotations: r.stringMap(m.annotations, "metadata.annotations"),
   };
@@ -199,9 +210,25 @@ function parseRegion(value: unknown, field: string): string {
 export function parseSecretRef(value: unknown, field: string, defaultNamespace: string): SecretRef | undefined {
   const ref = r.optionalObject(value, field);
   if (ref === undefined) return undefined;
-  const name = r.string(ref.name, `${field}.name`);
-  const namespace = r.optionalString(ref.namespace, `${field}.namespace`) ?? defaultNamespace;
+  // Checked here, not left to the API server: an illegal name is a mistake in the spec
+  // (InvalidSpec), not a Secret that happens to be missing (SecretNotFound).
+  const name = objectName(ref.name, `${field}.name`);
+  const namespace = ref.namespace === undefined || ref.namespace === null || ref.namespace === "" ? defaultNamespace : namespaceName(ref.namespace, `${field}.namespace`);
   return { name, namespace };
+}
+
+/** A Kubernetes object name (DNS-1123 subdomain). Throws InvalidSpec on `field`, never echoing the value. */
+function objectName(value: unknown, field: string): string {
+  const name = r.string(value, field);
+  if (!isDnsSubdomain(name)) r.fail(field, `must be a Kubernetes object name: ${DNS_SUBDOMAIN_RULE}`);
+  return name;
+}
+
+/** A Kubernetes namespace (DNS-1123 label). Throws InvalidSpec on `field`, never echoing the value. */
+function namespaceName(value: unknown, field: string): string {
+  const namespace = r.string(value, field);
+  if (!isDnsLabel(namespace)) r.fail(field, `must be a Kubernetes namespace: ${DNS_LABEL_RULE}`);
+  return namespace;
 }
 
 const ROLE_ARN_PATTERN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
@@ -257,10 +284,20 @@ export function parseAuthLevel(value: unknown, field: string): AzureAuthLevel {
   return r.fail(field, "must be Anonymous, Function, Admin or 0, 1, 2");
 }
 
+// Azure app names are host names (<name>.azurewebsites.net): 2 to 60 letters, digits and '-'.
+// One character is let through: Azure refuses to create it, so such an app is simply not found.
+const FUNCTION_APP_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,58}[A-Za-z0-9])?$/;
+
+function functionAppName(value: unknown, field: string): string {
+  const name = r.string(value, field);
+  if (!FUNCTION_APP_NAME.test(name)) r.fail(field, "must be an Azure function app name: letters, digits and '-', starting and ending with a letter or digit, at most 60 characters");
+  return name;
+}
+
 function parseAzure(value: unknown, namespace: string): AzureSpec {
   const azure = r.object(value, "spec.azure");
   const spec: AzureSpec = {
-    functionAppName: r.string(azure.functionAppName, "spec.azure.functionAppName"),
+    functionAppName: functionAppName(azure.functionAppName, "spec.azure.functionAppName"),
     functions: r.optionalArray(azure.functions, "spec.azure.functions").map((item, i) => {
       const field = `spec.azure.functions[${i}]`;
       const f = r.object(item, field);

@@ -8,10 +8,12 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
   readonly vaultOperations = new Counter({ name: "credbroker_vault_operations_total", help: "Vault calls by operation and result", labelNames: ["operation", "result"], registers: [this.registry] });
   readonly vaultTokenTtlSeconds = new Gauge({ name: "credbroker_vault_token_ttl_seconds", help: "Seconds left on the Vault token", labelNames: ["auth"], registers: [this.registry] });
   readonly vaultLoginFailureStreaks = new Counter({ name: "credbroker_vault_login_failure_streaks_total", help: "Streaks of failed Vault logins, one per streak however many attempts it took", labelNames: ["auth"], registers: [this.registry] });
+  readonly notAuthorizedStreaks = new Counter({ name: "credbroker_broker_not_authorized_streaks_total", help: "Streaks of 401/403 refusals of the broker's own identity by Kubernetes or Vault, one per streak however many refusals it took", labelNames: ["dependency"], registers: [this.registry] });
   readonly secretCache = new Counter({ name: "credbroker_secret_cache_total", help: "Parsed-secret cache lookups", labelNames: ["source", "result"], registers: [this.registry] });
 
   readonly providerCalls = new Counter({ name: "credbroker_provider_calls_total", help: "Cloud API calls by provider, operation and result", labelNames: ["provider", "operation", "result"], registers: [this.registry] });
   readonly providerCallSeconds = new Histogram({ name: "credbroker_provider_call_duration_seconds", help: "Cloud API call latency", labelNames: ["provider", "operation"], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly clockOffsetSeconds = new Gauge({ name: "credbroker_clock_offset_seconds", help: "The provider's clock minus the broker's, as last measured from its answers (the SDK corrects signatures by it)", labelNames: ["provider"], registers: [this.registry] });
   readonly cloudCache = new Counter({ name: "credbroker_cloud_cache_total", help: "Shared verification/discovery results: hit, miss, joined (in-flight)", labelNames: ["kind", "result"], registers: [this.registry] });
 
   readonly queueDepth = new Gauge({ name: "credbroker_queue_depth", help: "Upstream keys due and waiting for a worker (periodic re-verifications not yet due are not counted)", registers: [this.registry] });

@@ -24,6 +24,8 @@ export interface SecretsTelemetry {
   secretCache: CounterLike;
   /** Streaks of failed Vault logins (one per streak, however many attempts): `{auth: <method>}`. */
   vaultLoginFailureStreaks: CounterLike;
+  /** Streaks of 401/403 refusals of the broker's own identity (one per streak): `{dependency: kubernetes|vault}`. */
+  notAuthorizedStreaks: CounterLike;
 }
 
 /** What cloud providers and the shared verification layer record. */
@@ -34,6 +36,8 @@ export interface CloudTelemetry {
   providerCallSeconds: HistogramLike;
   /** Verification/discovery cache: `{kind: verify|discover, result: hit|miss|joined}`. */
   cloudCache: CounterLike;
+  /** The provider's clock minus ours, as last measured from its answers, in seconds: `{provider}`. */
+  clockOffsetSeconds: GaugeLike;
 }
 
 const noopCounter: CounterLike = { inc: () => undefined };
@@ -42,9 +46,9 @@ const noopHistogram: HistogramLike = { observe: () => undefined };
 
 /** Telemetry that records nothing, for one-shot commands and tests that do not read metrics. */
 export function silentSecretsTelemetry(): SecretsTelemetry {
-  return { vaultOperations: noopCounter, vaultTokenTtlSeconds: noopGauge, secretCache: noopCounter, vaultLoginFailureStreaks: noopCounter };
+  return { vaultOperations: noopCounter, vaultTokenTtlSeconds: noopGauge, secretCache: noopCounter, vaultLoginFailureStreaks: noopCounter, notAuthorizedStreaks: noopCounter };
 }
 
 export function silentCloudTelemetry(): CloudTelemetry {
-  return { providerCalls: noopCounter, providerCallSeconds: noopHistogram, cloudCache: noopCounter };
+  return { providerCalls: noopCounter, providerCallSeconds: noopHistogram, cloudCache: noopCounter, clockOffsetSeconds: noopGauge };
 }

@@ -22,9 +22,13 @@ export interface ResolvedSecret {
 }
 
 /**
- * A secret backend. `resolve` throws only CredbrokerErrors: SecretNotFoundError, SecretDeniedError,
- * SecretSourceUnavailableError (retryable) or ValidationError(SecretMalformed). It does I/O and
- * may answer from its cache unless `fresh` is set.
+ * A secret backend. `resolve` throws only CredbrokerErrors. Verdicts, about the secret itself:
+ * SecretNotFoundError (404, deleted or destroyed) and ValidationError(SecretMalformed) (the
+ * payload). Never verdicts, retryable: BrokerNotAuthorizedError (401/403: the broker's own RBAC,
+ * policy or token; whether an upstream may use a secret is `secrets.refPolicy`'s to say, not the
+ * backend's), SecretSourceUnavailableError (429, 5xx, network, timeouts) and
+ * CredbrokerError(InternalError) (another 4xx: the broker asked wrongly). It does I/O and may
+ * answer from its cache unless `fresh` is set.
  */
 export interface SecretSource {
   readonly name: SecretSourceName;

@@ -1,23 +1,17 @@
-import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { parse } from "yaml";
 import { buildConfig, ConfigError, listSettings, type ConfigSources } from "../../src/config.js";
+import { corpus, fill, SECRET, type CorpusCase } from "./malformed-corpus.js";
 
-interface Case {
-  name: string;
-  source: "file" | "env" | "flags";
-  input: unknown;
-  expect: { line?: string; setting?: string; contains?: string };
-}
-
-const cases = parse(readFileSync(new URL("./malformed-configs.yaml", import.meta.url), "utf8")) as Case[];
+type Case = CorpusCase & { source: "file" | "env" | "flags" };
+// The cli cases need a command line and files; test/commands/cli-errors.test.ts runs them.
+const cases = corpus.filter((c): c is Case => c.source !== "cli");
 
 function sourcesOf(c: Case): ConfigSources {
   switch (c.source) {
     case "file":
-      return { file: { name: "test.yaml", text: c.input as string } };
+      return { file: { name: "test.yaml", text: fill(c.input as string, "/nowhere") } };
     case "env":
-      return { env: c.input as Record<string, string> };
+      return { env: Object.fromEntries(Object.entries(c.input as Record<string, string>).map(([k, v]) => [k, fill(v, "/nowhere")])) };
     case "flags":
       return { flags: c.input as Record<string, unknown> };
   }
@@ -33,9 +27,20 @@ function problemsOf(c: Case): string[] {
   throw new Error(`case "${c.name}" was accepted`);
 }
 
+function problemsOfSources(sources: ConfigSources): string[] {
+  try {
+    buildConfig(sources);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
 describe("configuration", () => {
   it("has a corpus of malformed inputs", () => {
-    expect(cases.length).toBeGreaterThanOrEqual(25);
+    expect(cases.length).toBeGreaterThanOrEqual(40);
+    expect(corpus.length).toBeGreaterThanOrEqual(70);
   });
 
   it.each(cases.map((c) => [c.name, c] as const))("rejects %s with one line naming the setting", (_name, c) => {
@@ -46,6 +51,7 @@ describe("configuration", () => {
     if (c.expect.setting !== undefined) expect(line).toMatch(new RegExp(`^setting ${c.expect.setting.replace(".", "\\.")} \\(`));
     if (c.expect.contains !== undefined) expect(line).toContain(c.expect.contains);
     expect(line).not.toContain("\n");
+    expect(line).not.toContain(SECRET);
   });
 
   it("reports every bad setting at once", () => {
@@ -57,6 +63,47 @@ describe("configuration", () => {
         ["CREDBROKER_NOPE", "controller.concurrency", "discovery.mode"].sort(),
       );
     }
+  });
+
+  it("reports five bad settings in five lines, combination checks among them, in one pass", () => {
+    const problems = problemsOfSources({
+      file: { name: "c.yaml", text: "discovery:\n  mode: sometimes\n" },
+      env: { CREDBROKER_CONTROLLER_CONCURRENCY: "x", CREDBROKER_LOG_LEVEL: "loud" },
+      flags: { "http.port": "0x1F90", "leader.renewDeadlineMs": "20s" },
+    });
+    expect(problems).toEqual([
+      "setting discovery.mode (from config file c.yaml): must be one of whitelist, blacklist, disabled",
+      "setting controller.concurrency (from CREDBROKER_CONTROLLER_CONCURRENCY): must be a whole number from 1 to 256, in decimal digits",
+      "setting http.port (from --http-port): must be a whole number from 0 to 65535, in decimal digits",
+      "setting log.level (from CREDBROKER_LOG_LEVEL): must be one of trace, debug, info, warn, error, fatal, silent",
+      "setting leader.renewDeadlineMs (from --leader-renew-deadline-ms): must be shorter than leader.leaseDurationMs (default)",
+    ]);
+  });
+
+  it("skips a combination check whose settings are invalid themselves (the invalid one is reported once)", () => {
+    expect(problemsOfSources({ env: { CREDBROKER_LEADER_RENEW_DEADLINE_MS: "soon" } })).toEqual([
+      "setting leader.renewDeadlineMs (from CREDBROKER_LEADER_RENEW_DEADLINE_MS): must be a duration such as 500ms, 30s, 5m or a number of milliseconds (at least 500 ms)",
+    ]);
+  });
+
+  it("names the source that supplied the bad value: a flag over a variable over the file", () => {
+    const file = { name: "c.yaml", text: "http:\n  port: nope\n" };
+    expect(problemsOfSources({ file })).toEqual(["setting http.port (from config file c.yaml): must be a whole number from 0 to 65535, in decimal digits"]);
+    expect(problemsOfSources({ file, env: { CREDBROKER_HTTP_PORT: "nope" } })[0]).toContain("(from CREDBROKER_HTTP_PORT)");
+    expect(problemsOfSources({ file, env: { CREDBROKER_HTTP_PORT: "nope" }, flags: { "http.port": "nope" } })[0]).toContain("(from --http-port)");
+  });
+
+  const numeric = listSettings().filter((s) => typeof s.default === "number");
+  it.each(numeric.map((s) => [s.path, s] as const))("takes %s in plain decimal digits only, from every source", (_path, s) => {
+    // Each of these is a number to Number() (or YAML): hex, binary, octal, exponent, sign, padding, separators.
+    for (const bad of ["0x10", "0b1", "0o7", "1e3", "+10", "-1", " 10", "10 ", "10\n", "1_000", "Infinity", ""]) {
+      expect(problemsOfSources({ env: { [s.env]: bad } }), JSON.stringify(bad)).toEqual([expect.stringMatching(new RegExp(`^setting ${s.path.replace(".", "\\.")} \\(from ${s.env}\\): `))]);
+    }
+    const [section = "", key = ""] = s.path.split(".");
+    expect(problemsOfSources({ file: { name: "c.yaml", text: `${section}:\n  ${key}: 0x10\n` } })).toHaveLength(1);
+    // The default written out in digits is accepted and means the default.
+    const config = buildConfig({ env: { [s.env]: String(s.default) } }) as unknown as Record<string, Record<string, unknown>>;
+    expect(config[section]?.[key]).toBe(s.default);
   });
 
   it("applies defaults < file < environment < flags", () => {

@@ -21,7 +21,7 @@ describe("kubernetes.requestTimeoutMs", () => {
 
   it.each(["99ms", "61s", "soon"])("refuses %s, naming the setting and the bounds", (value) => {
     expect(problems({ CREDBROKER_KUBERNETES_REQUEST_TIMEOUT_MS: value })).toEqual([
-      "setting kubernetes.requestTimeoutMs (CREDBROKER_KUBERNETES_REQUEST_TIMEOUT_MS, --kubernetes-request-timeout-ms): must be a duration from 100 ms to 60000 ms, such as 500ms or 10s",
+      "setting kubernetes.requestTimeoutMs (from CREDBROKER_KUBERNETES_REQUEST_TIMEOUT_MS): must be a duration from 100 ms to 60000 ms, such as 500ms or 10s",
     ]);
   });
 });

@@ -5,6 +5,7 @@ import { Controller, type ControllerSettings } from "../../src/controller/contro
 import { CredbrokerError } from "../../src/model/errors.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import type { FunctionListField } from "../../src/model/upstream.js";
+import { SETTLE_MS } from "../../src/controller/triggers.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { FakeClock } from "../../src/runtime/clock.js";
 import type { WatchedObject, WatchLoop, WatchLoopOptions } from "../../src/runtime/kube/watch-loop.js";
@@ -132,6 +133,35 @@ describe("Controller", () => {
     expect(t.calls.verifies).toEqual([{ fresh: false }, { fresh: true }]);
   });
 
+  it("gathers a burst of edits to one upstream into one reconcile per settle window", async () => {
+    const t = setup(valid);
+    stop = () => t.controller.stop({ drainTimeoutMs: 0 });
+    t.add(upstream("team", "orders"));
+    await t.pass();
+    expect(t.calls.resolves).toBe(1);
+    // A GitOps fight: the filter annotation flips 400 times in 4 s (every 10 ms).
+    for (let i = 0; i < 400; i++) {
+      const filter = i % 2 === 0 ? "orders-*" : "billing-*";
+      t.deliver("modified", t.api.edit("team", "orders", (o) => ((o.metadata as JsonObject).annotations = { "credbroker.io/function-filter": filter })));
+      await t.pass(10);
+    }
+    await t.pass(2000);
+    // Without the window every edit that lands after a reconcile ends would run one: hundreds.
+    expect(t.calls.resolves - 1).toBeGreaterThanOrEqual(1);
+    expect(t.calls.resolves - 1).toBeLessThanOrEqual(6);
+    expect(t.api.writes.length).toBeLessThanOrEqual(7);
+  });
+
+  it("does not make a forced re-verification wait for the settle window", async () => {
+    const t = setup(valid);
+    stop = () => t.controller.stop({ drainTimeoutMs: 0 });
+    t.add(upstream("team", "orders"));
+    await t.pass();
+    t.deliver("modified", t.api.edit("team", "orders", (o) => ((o.metadata as JsonObject).annotations = { "credbroker.io/reverify": "2" })));
+    await t.pass(0);
+    expect(t.calls.verifies).toEqual([{ fresh: false }, { fresh: true }]);
+  });
+
   it("retries a throttled verification no sooner than the provider's Retry-After", async () => {
     const throttled: Script = { ...valid, verify: { status: "unknown", error: new CredbrokerError("Throttled", "throttled", { retryAfterMs: 20_000 }) } };
     const t = setup(throttled);
@@ -146,6 +176,26 @@ describe("Controller", () => {
     expect(t.calls.verifies).toHaveLength(2);
   });
 
+  it("keeps a forced re-verification fresh through its retries until it gets an answer", async () => {
+    const script: Script = { ...valid };
+    const t = setup(script);
+    stop = () => t.controller.stop({ drainTimeoutMs: 0 });
+    t.add(upstream("team", "orders"));
+    await t.pass();
+    script.verify = { status: "unknown", error: new CredbrokerError("Throttled", "throttled", { retryAfterMs: 5000 }) };
+    t.deliver("modified", t.api.edit("team", "orders", (o) => ((o.metadata as JsonObject).annotations = { "credbroker.io/reverify": "1" })));
+    await t.pass();
+    await t.pass(6000);
+    script.verify = valid.verify;
+    await t.pass(6000);
+    // The first pass, the forced one, then its retries: still fresh, since a cached answer is what was to be checked again.
+    expect(t.calls.verifies[0]).toEqual({ fresh: false });
+    expect(t.calls.verifies.length).toBeGreaterThanOrEqual(3);
+    expect(t.calls.verifies.slice(1).every((p) => p.fresh)).toBe(true);
+    await t.pass(SETTINGS.verifyIntervalMs);
+    expect(t.calls.verifies.at(-1)).toEqual({ fresh: false });
+  });
+
   it("requeues every upstream of a namespace whose labels change, and none elsewhere", async () => {
     const t = setup(valid);
     stop = () => t.controller.stop({ drainTimeoutMs: 0 });
@@ -158,7 +208,9 @@ describe("Controller", () => {
     await t.pass();
     expect(t.calls.verifies).toHaveLength(3);
     t.watch("namespaces").options.onEvent("modified", ns("team", { "discovery.solo.io/function_discovery": "enabled" }));
-    await t.pass();
+    await t.pass(SETTLE_MS - 100);
+    expect(t.calls.verifies).toHaveLength(3);
+    await t.pass(100);
     expect(t.calls.verifies).toHaveLength(5);
   });
 

@@ -65,6 +65,21 @@ describe("kubernetes upstream API", () => {
     expect(error).toMatchObject({ retryable: true, message: "kubernetes patch upstream default/hung timed out after 300 ms" });
   });
 
+  it.each([401, 403] as const)("reports a %i on an upstream PATCH as the broker not being authorized: retryable, never a verdict", async (status) => {
+    kube.apply(upstream("default", `refused-${status}`));
+    const api = createKubeUpstreamApi(pooled(), { requestTimeoutMs: 5000 });
+    kube.faults.set({ denyRate: 1, denyStatus: status, operations: ["patch upstreams"] });
+
+    const error = await api.mergePatch("default", `refused-${status}`, { metadata: { labels: { touched: "yes" } } }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+
+    expect(error).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
+    expect((error as Error).message).toContain(`patch upstream default/refused-${status} failed with HTTP ${status}`);
+    expect((error as Error).message).toContain(status === 403 ? "deploy/base/rbac.yaml" : "service-account token");
+  });
+
   it("lets another upstream's PATCH through while one hangs", async () => {
     kube.apply(upstream("default", "stuck"));
     kube.apply(upstream("default", "free"));

@@ -1,4 +1,5 @@
-// A Vault-backed upstream through the whole broker while Vault is sealed, or while logins fail (TokenReview down): the verdict stands, the condition says so, it recovers by itself.
+// A Vault-backed upstream through the whole broker while Vault is sealed, while logins fail (TokenReview down), or while its policy is removed: the verdict stands, the condition says so, it recovers by itself.
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readOwnStatus, type StatusEntry } from "../../src/model/status.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
@@ -74,5 +75,30 @@ describe("a Vault-backed upstream under Vault faults", () => {
     expect(entry()?.state).toBe("Accepted");
     expect(sandbox.vault.loginCount("kubernetes")).toBeGreaterThan(loginsBefore);
     expect(broker.logs.filter((l) => l.includes("Vault login failing")).length).toBe(1);
+  }, 30_000);
+
+  it("keeps the verdict while the broker's Vault policy is removed (BrokerNotAuthorized), says so once in the log, and recovers when it is back", async () => {
+    const policy = await readFile(new URL("../../policies/credbroker.hcl", import.meta.url), "utf8");
+    const logsBefore = broker.logs.length;
+    const streaks = async () => Number(/credbroker_broker_not_authorized_streaks_total\{dependency="vault"\} (\d+)/.exec(await broker.metrics.render())?.[1] ?? "0");
+    const streaks0 = await streaks();
+    sandbox.vault.writePolicy("credbroker", 'path "secret/data/unrelated/*" { capabilities = ["read"] }');
+    try {
+      reverify("policy-removed-1");
+      await eventually("SecretResolved Unknown", () => secretResolved()?.status === "Unknown");
+      expect(secretResolved()?.reason).toBe("BrokerNotAuthorized");
+      expect(secretResolved()?.message).toContain("policies/credbroker.hcl");
+      // Retries (backoff 100 ms to 2 s) and polls (1 s) keep meeting the refusal: Unknown throughout, never Rejected.
+      expect(await sample(4000)).toEqual(["Accepted/Unknown/BrokerNotAuthorized"]);
+    } finally {
+      sandbox.vault.writePolicy("credbroker", policy);
+    }
+    await eventually("SecretResolved True again", () => secretResolved()?.status === "True", 10_000);
+    expect(entry()?.state).toBe("Accepted");
+    const lines = broker.logs.slice(logsBefore);
+    expect(lines.filter((l) => l.includes("Vault refuses the broker's own identity"))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes("Vault authorizes the broker again"))).toHaveLength(1);
+    expect(lines.filter((l) => l.includes("Vault unavailable"))).toHaveLength(0);
+    expect((await streaks()) - streaks0).toBe(1);
   }, 30_000);
 });

@@ -4,7 +4,10 @@ import { evaluate } from "../../src/controller/evaluate.js";
 import { followUp } from "../../src/controller/triggers.js";
 import { parseUpstreamOptions } from "../../src/model/annotations.js";
 import { desiredState } from "../../src/model/desired-state.js";
-import { CredbrokerError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError, ValidationError } from "../../src/model/errors.js";
+import { ApiException } from "@kubernetes/client-node";
+import { CredbrokerError, SecretNotFoundError, SecretSourceUnavailableError, ValidationError } from "../../src/model/errors.js";
+import { classifyKubernetesError } from "../../src/secrets/kubernetes/secret-reader.js";
+import { classifyVaultError } from "../../src/secrets/vault/vault-errors.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import type { StatusState } from "../../src/model/status.js";
 import { parseUpstream, type CloudUpstream, type FunctionListField } from "../../src/model/upstream.js";
@@ -18,6 +21,10 @@ const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:
 const valid: Script["verify"] = { status: "valid", identity: IDENTITY };
 const listed: Extract<Script["discover"], { status: "listed" }> = { status: "listed", functions: [{ provider: "aws", functionName: "orders", qualifier: "$LATEST", qualifierKind: "latest" }], warnings: [] };
 const cloud = (reason: ConstructorParameters<typeof CredbrokerError>[0], options: { retryAfterMs?: number } = {}) => new CredbrokerError(reason, `cloud said ${reason}`, options);
+/** What a Secret read answering `status` becomes, through the real classifiers. */
+const kubeRead = (status: number) => classifyKubernetesError(new ApiException(status, "answer", {}, {}), "team/keys");
+const vaultRead = (status: number) => classifyVaultError({ response: { statusCode: status } }, "read", "secret/data/gloo/gloo.solo.io/v1/Secret/team/keys");
+const secretFails = (e: CredbrokerError): Script => ({ secretError: e, verify: valid, discover: listed });
 const verifyFails = (e: CredbrokerError): Script => ({ verify: { status: e.retryable ? "unknown" : "rejected", error: e }, discover: listed });
 const discoverFails = (e: CredbrokerError): Script => ({ verify: valid, discover: { status: e.retryable ? "unknown" : "rejected", error: e } });
 
@@ -25,7 +32,23 @@ const discoverFails = (e: CredbrokerError): Script => ({ verify: valid, discover
 const FAULTS: { name: string; script: Script; condition: [string, "False" | "Unknown"] | undefined; transient: boolean }[] = [
   { name: "everything works", script: { verify: valid, discover: listed }, condition: undefined, transient: false },
   { name: "secret not found", script: { secretError: new SecretNotFoundError("secret ns/keys not found"), verify: valid, discover: listed }, condition: ["SecretResolved", "False"], transient: false },
-  { name: "secret denied", script: { secretError: new SecretDeniedError("vault denied ns/keys"), verify: valid, discover: listed }, condition: ["SecretResolved", "False"], transient: false },
+  // Which answers of a secret source are about the secret (verdicts) and which about the broker (never verdicts).
+  { name: "kubernetes secret 404", script: secretFails(kubeRead(404)), condition: ["SecretResolved", "False"], transient: false },
+  { name: "kubernetes secret 401", script: secretFails(kubeRead(401)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "kubernetes secret 403", script: secretFails(kubeRead(403)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "kubernetes secret 400", script: secretFails(kubeRead(400)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "kubernetes secret 422", script: secretFails(kubeRead(422)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "kubernetes secret 429", script: secretFails(kubeRead(429)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "kubernetes secret 500", script: secretFails(kubeRead(500)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 404", script: secretFails(vaultRead(404)), condition: ["SecretResolved", "False"], transient: false },
+  { name: "vault secret 401", script: secretFails(vaultRead(401)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 403", script: secretFails(vaultRead(403)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 400", script: secretFails(vaultRead(400)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 405", script: secretFails(vaultRead(405)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 409", script: secretFails(vaultRead(409)), condition: ["SecretResolved", "Unknown"], transient: true },
+  { name: "vault secret 503 (sealed)", script: secretFails(vaultRead(503)), condition: ["SecretResolved", "Unknown"], transient: true },
+  // An operator who wants an upstream refused a secret says so in credbroker's own allow-list.
+  { name: "secret ref not allowed", script: secretFails(new CredbrokerError("SecretRefNotAllowed", "spec.aws.secretRef: not allowed (secretRefPolicy)")), condition: ["SecretResolved", "False"], transient: false },
   { name: "secret malformed", script: { secretError: new ValidationError("SecretMalformed", "secret ns/keys", "no access key"), verify: valid, discover: listed }, condition: ["SecretResolved", "False"], transient: false },
   { name: "secret source unavailable", script: { secretError: new SecretSourceUnavailableError("vault sealed"), verify: valid, discover: listed }, condition: ["SecretResolved", "Unknown"], transient: true },
   { name: "credentials rejected", script: verifyFails(cloud("InvalidAccessKey")), condition: ["Authenticated", "False"], transient: false },
@@ -46,7 +69,23 @@ const BEFORE: Before[] = ["none", "Pending", "Accepted", "Rejected", "Warning"];
 const EXPECTED: Record<string, StatusState[]> = {
   "everything works": ["Accepted", "Accepted", "Accepted", "Accepted", "Accepted"],
   "secret not found": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
-  "secret denied": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
+  "kubernetes secret 404": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
+  // The broker's own identity refused (RBAC, token), or a request it got wrong: never a verdict.
+  "kubernetes secret 401": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "kubernetes secret 403": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "kubernetes secret 400": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "kubernetes secret 422": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "kubernetes secret 429": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "kubernetes secret 500": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 404": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
+  // The broker's Vault policy or token refused, or a request it got wrong: never a verdict.
+  "vault secret 401": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 403": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 400": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 405": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 409": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "vault secret 503 (sealed)": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
+  "secret ref not allowed": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
   "secret malformed": ["Rejected", "Rejected", "Rejected", "Rejected", "Rejected"],
   // A passing fault keeps the last verdict; with none yet, the upstream stays Pending.
   "secret source unavailable": ["Pending", "Pending", "Accepted", "Rejected", "Warning"],
@@ -114,6 +153,19 @@ describe("verdict/transient matrix", () => {
     // A passing fault is retried with backoff; a verdict waits for the routine interval.
     const next = followUp({ kind: "published", state: after, reason: "", conditionReason: "Verified", wrote: desired.statusDue, transient: evaluation.transient, object: {}, ...(evaluation.retryAfterMs !== undefined ? { retryAfterMs: evaluation.retryAfterMs } : {}) }, 300_000);
     expect(next.action).toBe(fault.transient ? "retry" : "periodic");
+  });
+
+  it("names the reason of each secret-source answer: only 404 and the payload are verdicts", async () => {
+    const reasonOf = async (e: CredbrokerError) => (await pass(secretFails(e), object())).desired.outcomes.find((o) => o.type === "SecretResolved")?.reason;
+    expect(await reasonOf(kubeRead(403))).toBe("BrokerNotAuthorized");
+    expect(await reasonOf(kubeRead(401))).toBe("BrokerNotAuthorized");
+    expect(await reasonOf(vaultRead(403))).toBe("BrokerNotAuthorized");
+    expect(await reasonOf(vaultRead(401))).toBe("BrokerNotAuthorized");
+    expect(await reasonOf(kubeRead(400))).toBe("InternalError");
+    expect(await reasonOf(vaultRead(422))).toBe("InternalError");
+    expect(await reasonOf(kubeRead(404))).toBe("SecretNotFound");
+    expect(await reasonOf(vaultRead(404))).toBe("SecretNotFound");
+    expect(await reasonOf(vaultRead(429))).toBe("SecretSourceUnavailable");
   });
 
   it("every fault has a row for every state before", () => {

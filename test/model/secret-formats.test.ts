@@ -1,7 +1,7 @@
 // Parsing of every secret format from Kubernetes and Vault, and that no failure ever reveals a secret value.
 import { inspect } from "node:util";
 import { describe, expect, it } from "vitest";
-import { CredbrokerError, SecretNotFoundError, ValidationError } from "../../src/model/errors.js";
+import { SecretNotFoundError, ValidationError } from "../../src/model/errors.js";
 import type { SecretMaterialKind } from "../../src/model/credentials.js";
 import { parseKubernetesSecret, parseVaultKv1Payload, parseVaultPayload } from "../../src/model/secret-formats.js";
 import {
@@ -17,17 +17,9 @@ import {
   spFlat,
   V,
   vaultKv2,
+  failure,
 } from "./secret-values.js";
 
-function failure(fn: () => unknown): CredbrokerError {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof CredbrokerError) return err;
-    throw err;
-  }
-  throw new Error("expected a failure");
-}
 
 describe("parseKubernetesSecret", () => {
   it("reads the current AWS keys with a session token", () => {
@@ -39,9 +31,14 @@ describe("parseKubernetesSecret", () => {
     });
   });
 
-  it("reads AWS keys from stringData and drops a trailing newline", () => {
-    const material = parseKubernetesSecret({ stringData: { aws_access_key_id: `${V.accessKeyId}\n`, aws_secret_access_key: V.secretAccessKey } });
+  it("reads AWS keys from stringData", () => {
+    const material = parseKubernetesSecret({ stringData: { aws_access_key_id: V.accessKeyId, aws_secret_access_key: V.secretAccessKey } });
     expect(material).toEqual({ kind: "awsKeys", accessKeyId: V.accessKeyId, secretAccessKey: V.secretAccessKey });
+  });
+
+  it("rejects a key id with a trailing newline instead of trimming it: Gloo would sign with the newline", () => {
+    const err = failure(() => parseKubernetesSecret({ stringData: { aws_access_key_id: `${V.accessKeyId}\n`, aws_secret_access_key: V.secretAccessKey } }));
+    expect(err).toMatchObject({ reason: "SecretMalformed", field: "stringData.aws_access_key_id", message: "stringData.aws_access_key_id: ends with a newline" });
   });
 
   it("reads Gloo's legacy aws YAML", () => {
@@ -66,7 +63,8 @@ describe("parseKubernetesSecret", () => {
   it("reads a service principal with a PEM certificate", () => {
     const { azure_client_secret: _s, azure_resource_group: _g, ...rest } = spFlat();
     const material = parseKubernetesSecret(kubeSecret({ ...rest, azure_client_certificate: PEM }));
-    expect(material).toEqual({ kind: "azureServicePrincipal", ...IDS, clientCertificate: PEM.trim() });
+    // Kept as stored, final newline included: a PEM reader skips it (see valueProblem).
+    expect(material).toEqual({ kind: "azureServicePrincipal", ...IDS, clientCertificate: PEM });
   });
 
   it("ignores unrelated binary keys", () => {

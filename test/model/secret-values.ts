@@ -1,4 +1,5 @@
 // Test helper: distinctive fake secret values, and the valid secrets of every format built from them.
+import { CredbrokerError } from "../../src/model/errors.js";
 
 const b64 = (s: string): string => Buffer.from(s, "utf8").toString("base64");
 
@@ -76,3 +77,14 @@ export function vaultKv2(data: unknown, metadata: Record<string, unknown> = {}):
 }
 
 export { b64 };
+
+/** The CredbrokerError `fn` throws; fails the test when it returns, rethrows anything else. */
+export function failure(fn: () => unknown): CredbrokerError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof CredbrokerError) return err;
+    throw err;
+  }
+  throw new Error("expected a failure");
+}

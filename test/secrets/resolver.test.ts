@@ -2,7 +2,7 @@
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { sealed, type SecretMaterial } from "../../src/model/credentials.js";
-import { SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError, ValidationError } from "../../src/model/errors.js";
+import { BrokerNotAuthorizedError, SecretNotFoundError, SecretSourceUnavailableError, ValidationError } from "../../src/model/errors.js";
 import { Redactor } from "../../src/runtime/redact.js";
 import type { SecretRef } from "../../src/model/upstream.js";
 import { SecretResolver } from "../../src/secrets/resolver.js";
@@ -71,7 +71,7 @@ describe("SecretResolver", () => {
   });
 
   it("stops on any failure other than NotFound", async () => {
-    for (const failure of [new SecretDeniedError("denied", { reason: "KubernetesDenied" }), new SecretSourceUnavailableError("down")]) {
+    for (const failure of [new BrokerNotAuthorizedError("refused"), new SecretSourceUnavailableError("down")]) {
       const { kubernetes, vault, resolver } = setup();
       kubernetes.secrets.set("gloo-system/creds", failure);
       vault.secrets.set("gloo-system/creds", aws("fromVaultSecretValue0003"));

@@ -1,5 +1,6 @@
 // The AWS provider: verifies keys with STS (AssumeRole first when a role is named) and discovers Lambda functions, paced per account-region.
-import { AssumeRoleCommand, GetCallerIdentityCommand } from "@aws-sdk/client-sts";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
+import { AssumeRoleCommand, GetCallerIdentityCommand, type STSClient } from "@aws-sdk/client-sts";
 import { createSystemClock, sleepOn, type Clock, type Sleep } from "../../runtime/clock.js";
 import type { AwsCredentials, SecretMaterial } from "../../model/credentials.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
@@ -16,10 +17,13 @@ import type {
 } from "../provider.js";
 import { discoverFailure, verdictOf, type VerifiedIdentity } from "../../model/cloud-results.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
-import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
+import type { CallContext } from "../shared/instrumented-call.js";
+import { sanitizedCause } from "../shared/sanitize.js";
 import { KeyedPacer } from "../../runtime/pacing/keyed-pacer.js";
 import { AwsClientFactory, type AwsKeys, type AwsKeysProvider } from "./aws-clients.js";
-import { classifyAwsError } from "./classify.js";
+import { classifyAwsError, refusesCredentials, type AwsSigner } from "./classify.js";
+import { RoleSessions } from "./role-sessions.js";
+import { signedCall, type SignedCallSite, type SignedCallTarget } from "./signed-call.js";
 import { liftFilter } from "../shared/widen.js";
 import { sweepLambda } from "./lambda-discovery.js";
 
@@ -48,17 +52,19 @@ export interface AwsProviderOptions {
   ambientCredentials?: AwsKeysProvider;
   /** Retries of one throttled Lambda call (after halving the pace) before the sweep reports Throttled; default 6. */
   maxThrottleRetries?: number;
+  /** SDK clients kept for reuse at most (one per service, region, endpoint and credential); default 1,000. */
+  maxClients?: number;
 }
 
-/** Assumed-role sessions are reused until this long before they expire. */
-const SESSION_MARGIN_MS = 5 * 60_000;
 const ROLE_SESSION_NAME = "credbroker";
-/** Assumed-role sessions kept at most (one per credential, role and region in use). */
-const MAX_SESSIONS = 10_000;
 
-interface Session {
-  keys: AwsKeys;
-  expiresAtMs: number;
+/** The credentials a call is signed with, whose they are, and the values to scrub from its errors. */
+interface Caller {
+  keys: AwsKeys | undefined;
+  signer: AwsSigner;
+  secrets: string[];
+  /** For an assumed-role session: where RoleSessions keeps it, so a refused one can be dropped. */
+  session?: { key: string; keys: AwsKeys };
 }
 
 /** Parses resolved secret material into AWS keys. Pure; throws ValidationError(SecretMalformed) for another kind. */
@@ -79,28 +85,37 @@ export function parseAwsCredentials(material: SecretMaterial): AwsCredentials {
  *
  * Discovery proves the list permission separately (GetCallerIdentity needs none): ListFunctions
  * refused is `DiscoveryDenied`. Lambda calls are paced by one adaptive token bucket per
- * account-region shared by every upstream. Assumed-role sessions are kept in memory only.
+ * account-region shared by every upstream. Assumed-role sessions are kept in memory only; one AWS
+ * refuses (expired mid-discovery, revoked, not yet propagated) is credbroker's problem, not the
+ * upstream's: the call is transient (see classify.ts) and the session is dropped with its clients,
+ * so the next attempt assumes the role again.
  */
 export class AwsProvider implements AwsCloudProvider {
   readonly name = "aws" as const;
   private readonly clients: AwsClientFactory;
-  private readonly ctx: CallContext;
+  private readonly site: SignedCallSite;
   private readonly pacer: KeyedPacer;
   private readonly sleep: Sleep;
   private readonly clock: Clock;
   private readonly fingerprints = new Fingerprinter();
-  private readonly sessions = new Map<string, Session>();
+  private readonly sessions: RoleSessions;
 
   constructor(private readonly options: AwsProviderOptions) {
     this.clock = options.clock ?? createSystemClock();
     this.sleep = options.sleep ?? sleepOn(this.clock);
-    this.clients = new AwsClientFactory({
-      stsEndpoint: options.settings.stsEndpoint,
-      lambdaEndpoint: options.settings.lambdaEndpoint,
-      requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
-      ...(options.ca === undefined ? {} : { ca: options.ca }),
-    });
-    this.ctx = { provider: "aws", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: this.clock, classify: classifyAwsError };
+    this.clients = new AwsClientFactory(
+      {
+        stsEndpoint: options.settings.stsEndpoint,
+        lambdaEndpoint: options.settings.lambdaEndpoint,
+        requestTimeoutMs: options.requestTimeoutMs ?? 10_000,
+        ...(options.ca === undefined ? {} : { ca: options.ca }),
+        ...(options.maxClients === undefined ? {} : { maxClients: options.maxClients }),
+      },
+      this.clock,
+    );
+    const ctx: CallContext = { provider: "aws", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: this.clock, classify: classifyAwsError };
+    this.site = { ctx, clients: this.clients };
+    this.sessions = new RoleSessions((keys) => this.clients.release(keys));
     this.pacer = new KeyedPacer({ maxRatePerSecond: Math.min(15, options.settings.lambdaRequestsPerSecond) }, this.clock, this.sleep);
   }
 
@@ -150,8 +165,11 @@ export class AwsProvider implements AwsCloudProvider {
     try {
       const caller = await this.callerCredentials(request, false);
       const client = this.clients.lambda(request.region, caller.keys);
+      const target = { client, endpoint: this.clients.endpointOf("lambda", request.region), signer: caller.signer };
       const paceKey = `${accountOf(identity)}/${request.region}`;
-      const functions = await sweepLambda(client, request, (operation, call) => this.paced(paceKey, operation, caller.secrets, call), this.options.settings.aliasConcurrency);
+      const functions = await this.dropIfRefused(caller, () =>
+        sweepLambda(client, request, (operation, call) => this.paced(paceKey, target, operation, caller.secrets, call), this.options.settings.aliasConcurrency),
+      );
       return { status: "listed", functions, warnings: [] };
     } catch (err) {
       return verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "aws discovery"));
@@ -163,7 +181,17 @@ export class AwsProvider implements AwsCloudProvider {
     return this.pacer.rateOf(`${accountId}/${region}`);
   }
 
-  /** Releases sockets and forgets sessions. Idempotent. */
+  /** SDK clients made so far (reuse keeps this at one per service, region and credential in use). */
+  get clientsMade(): number {
+    return this.clients.clientsMade;
+  }
+
+  /** Assumed-role sessions held now (for tests: a refused one is dropped). */
+  get sessionsHeld(): number {
+    return this.sessions.size;
+  }
+
+  /** Releases sockets and forgets sessions and clients. Idempotent. */
   close(): void {
     this.sessions.clear();
     this.clients.close();
@@ -171,68 +199,93 @@ export class AwsProvider implements AwsCloudProvider {
 
   private async identify(request: AwsVerifyRequest): Promise<{ provider: "aws"; account: string; arn: string }> {
     const caller = await this.callerCredentials(request, true);
-    const sts = this.clients.sts(request.region, caller.keys);
-    const out = await instrumentedCall(this.ctx, "sts:GetCallerIdentity", caller.secrets, () => sts.send(new GetCallerIdentityCommand({})));
+    const out = await this.sts(request.region, caller, "sts:GetCallerIdentity", (sts) => sts.send(new GetCallerIdentityCommand({})));
     if (out.Account === undefined || out.Arn === undefined) {
       throw new CredbrokerError("InternalError", "aws sts:GetCallerIdentity answered without an account or ARN", { retryable: true });
     }
     return { provider: "aws", account: out.Account, arn: out.Arn };
   }
 
+  /** One STS call with `caller`'s credentials on the reused client for its region. */
+  private sts<T>(region: string, caller: Caller, operation: string, send: (sts: STSClient) => Promise<T>): Promise<T> {
+    const target = { client: this.clients.sts(region, caller.keys), endpoint: this.clients.endpointOf("sts", region), signer: caller.signer };
+    return this.dropIfRefused(caller, () => signedCall(this.site, target, operation, caller.secrets, send));
+  }
+
+  /**
+   * Runs `run`; when AWS refuses the credentials of a session credbroker assumed (the classifier
+   * has made that transient), drops the session and its clients before rethrowing, so the retry
+   * assumes the role again instead of presenting the refused session until it would have expired.
+   */
+  private async dropIfRefused<T>(caller: Caller, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (err) {
+      if (caller.session !== undefined && refusesCredentials(err)) this.sessions.forget(caller.session.key, caller.session.keys);
+      throw err;
+    }
+  }
+
   /**
    * The credentials calls are made with: the upstream's keys, the ambient chain, or an
-   * assumed-role session (new when `renew`, else reused while it has 5 minutes left).
+   * assumed-role session (new when `renew`, else reused while it has 5 minutes left by AWS's
+   * clock, as last measured).
    */
-  private async callerCredentials(request: AwsVerifyRequest, renew: boolean): Promise<{ keys: AwsKeys | AwsKeysProvider | undefined; secrets: string[] }> {
-    const base = this.baseCredentials(request);
-    const secrets = secretsOf(request).filter((s) => s !== AMBIENT);
-    if (request.roleArn === undefined) return { keys: base, secrets };
-    const sessionKey = this.fingerprints.of([...secrets, request.roleArn, request.region]);
-    const cached = this.sessions.get(sessionKey);
-    if (!renew && cached && cached.expiresAtMs - SESSION_MARGIN_MS > this.clock.now()) {
-      return { keys: cached.keys, secrets: [...secrets, cached.keys.secretAccessKey, cached.keys.sessionToken ?? ""] };
-    }
-    const sts = this.clients.sts(request.region, base);
+  private async callerCredentials(request: AwsVerifyRequest, renew: boolean): Promise<Caller> {
+    const base = await this.baseCredentials(request);
+    const upstreamSecrets = secretsOf(request).filter((s) => s !== AMBIENT);
+    // The broker's own keys are scrubbed from its errors like an upstream's.
+    const secrets = base.signer === "ambient" && base.keys !== undefined ? [...upstreamSecrets, ...secretsOfKeys(base.keys)] : upstreamSecrets;
+    if (request.roleArn === undefined) return { ...base, secrets };
+    const sessionKey = this.fingerprints.of([...upstreamSecrets, request.roleArn, request.region]);
+    const awsNow = this.clock.now() + this.clients.offsetAt(this.clients.endpointOf("sts", request.region));
+    const cached = renew ? undefined : this.sessions.fresh(sessionKey, awsNow);
+    if (cached !== undefined) return { keys: cached, signer: "assumedRole", secrets: [...secrets, ...secretsOfKeys(cached)], session: { key: sessionKey, keys: cached } };
     const roleArn = request.roleArn;
-    const out = await instrumentedCall(this.ctx, "sts:AssumeRole", secrets, () => sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME })));
+    const out = await this.sts(request.region, { ...base, secrets }, "sts:AssumeRole", (sts) => sts.send(new AssumeRoleCommand({ RoleArn: roleArn, RoleSessionName: ROLE_SESSION_NAME })));
     const c = out.Credentials;
     if (c?.AccessKeyId === undefined || c.SecretAccessKey === undefined || c.SessionToken === undefined) {
       throw new CredbrokerError("InternalError", "aws sts:AssumeRole answered without credentials", { retryable: true });
     }
     const keys: AwsKeys = { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, sessionToken: c.SessionToken };
-    this.pruneSessions();
-    this.sessions.set(sessionKey, { keys, expiresAtMs: c.Expiration?.getTime() ?? this.clock.now() + 15 * 60_000 });
-    return { keys, secrets: [...secrets, keys.secretAccessKey, c.SessionToken] };
+    this.sessions.store(sessionKey, keys, c.Expiration?.getTime() ?? awsNow + 15 * 60_000, awsNow);
+    return { keys, signer: "assumedRole", secrets: [...secrets, ...secretsOfKeys(keys)], session: { key: sessionKey, keys } };
   }
 
-  /** Drops expired sessions and, past MAX_SESSIONS, the oldest: rotated keys must not pile up live credentials. */
-  private pruneSessions(): void {
-    const now = this.clock.now();
-    for (const [key, session] of this.sessions) if (session.expiresAtMs <= now) this.sessions.delete(key);
-    for (const key of this.sessions.keys()) {
-      if (this.sessions.size < MAX_SESSIONS) break;
-      this.sessions.delete(key);
-    }
-  }
-
-  private baseCredentials(request: AwsVerifyRequest): AwsKeys | AwsKeysProvider | undefined {
+  /**
+   * The upstream's keys, or the broker's own: resolved here, per call, so a reused client holds
+   * static keys and a rotated ambient identity simply gets a client of its own. Throws
+   * ValidationError(InvalidSpec) without a secretRef when ambient credentials are off, and
+   * CredbrokerError(BrokerMisconfigured, transient) when the ambient chain yields nothing.
+   */
+  private async baseCredentials(request: AwsVerifyRequest): Promise<Omit<Caller, "secrets">> {
     if (request.credentials !== undefined) {
       const c = request.credentials;
-      return { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) };
+      const keys = { accessKeyId: c.accessKeyId, secretAccessKey: c.secretAccessKey, ...(c.sessionToken === undefined ? {} : { sessionToken: c.sessionToken }) };
+      return { keys, signer: c.sessionToken === undefined ? "keys" : "sessionKeys" };
     }
     if (!this.options.settings.allowAmbientCredentials) {
       throw new ValidationError("InvalidSpec", `spec.${request.kind}.secretRef`, "is required unless aws.allowAmbientCredentials is on");
     }
-    return this.options.ambientCredentials;
+    const ambient = this.options.ambientCredentials;
+    if (ambient === undefined) return { keys: undefined, signer: "ambient" };
+    try {
+      const k = await ambient();
+      return { keys: { accessKeyId: k.accessKeyId, secretAccessKey: k.secretAccessKey, ...(k.sessionToken === undefined ? {} : { sessionToken: k.sessionToken }) }, signer: "ambient" };
+    } catch (err) {
+      const name = err instanceof Error ? err.name : "Error";
+      const cause = sanitizedCause(name, err instanceof Error ? err.message : String(err), []);
+      throw new CredbrokerError("BrokerMisconfigured", "aws: the broker's own credentials (aws.allowAmbientCredentials) could not be resolved", { cause, retryable: true });
+    }
   }
 
   /** One Lambda call: wait for the account-region's pace, call, and on throttling halve the pace and retry. */
-  private async paced<T>(paceKey: string, operation: string, secrets: readonly string[], call: () => Promise<T>): Promise<T> {
+  private async paced<T>(paceKey: string, target: SignedCallTarget<LambdaClient>, operation: string, secrets: readonly string[], call: () => Promise<T>): Promise<T> {
     const maxRetries = this.options.maxThrottleRetries ?? 6;
     for (let attempt = 0; ; attempt++) {
       await this.pacer.acquire(paceKey);
       try {
-        return await instrumentedCall(this.ctx, operation, secrets, call);
+        return await signedCall(this.site, target, operation, secrets, call);
       } catch (err) {
         if (!(err instanceof CredbrokerError) || err.reason !== "Throttled" || attempt >= maxRetries) throw err;
         this.pacer.throttled(paceKey);
@@ -253,4 +306,8 @@ function secretsOf(request: AwsVerifyRequest): string[] {
   const c = request.credentials;
   if (c === undefined) return [AMBIENT];
   return [c.accessKeyId, c.secretAccessKey, c.sessionToken ?? ""];
+}
+
+function secretsOfKeys(keys: AwsKeys): string[] {
+  return keys.sessionToken === undefined ? [keys.secretAccessKey] : [keys.secretAccessKey, keys.sessionToken];
 }

@@ -4,7 +4,28 @@ import { request as httpsRequest } from "node:https";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { CredbrokerError } from "../../model/errors.js";
 
-/** A failed call to the Kubernetes API. The message names the path and status, never a header or body. */
+/** Whether an HTTP status refuses the broker's own identity (its credentials, its permissions). Pure. */
+export function refusesBroker(status: number | undefined): status is 401 | 403 {
+  return status === 401 || status === 403;
+}
+
+/**
+ * What the operator should fix when the API server answers `status`. A 401 means the broker's
+ * credentials are not accepted (an expired or revoked projected token, a deleted ServiceAccount);
+ * a 403 that its RBAC does not grant the call (deploy/base/rbac.yaml). Pure.
+ */
+export function kubeRefusalHint(status: 401 | 403): string {
+  return status === 401
+    ? "the API server does not accept the broker's credentials: check its service-account token (projected token expired or revoked, ServiceAccount recreated) or kubernetes.kubeconfig"
+    : "the broker's RBAC does not allow this call: restore the rule in its ClusterRole or Role (deploy/base/rbac.yaml)";
+}
+
+/**
+ * A failed call to the Kubernetes API. The message names the path and status, never a header or
+ * body. Always retryable. A 401 or 403 is `BrokerNotAuthorized`: the broker's own identity was
+ * refused, which is never a verdict on an upstream (the message says what to fix); anything else
+ * is `InternalError`.
+ */
 export class KubeApiError extends CredbrokerError {
   constructor(
     message: string,
@@ -12,7 +33,7 @@ export class KubeApiError extends CredbrokerError {
     readonly status: number | undefined,
     options: { cause?: unknown } = {},
   ) {
-    super(status === 401 || status === 403 ? "KubernetesDenied" : "InternalError", message, { ...options, retryable: true });
+    super(refusesBroker(status) ? "BrokerNotAuthorized" : "InternalError", refusesBroker(status) ? `${message}: ${kubeRefusalHint(status)}` : message, { ...options, retryable: true });
   }
 }
 

@@ -1,11 +1,11 @@
 // Call counters that also keep a breakdown per account and region, since AWS quotas are per account-region.
 import { CallCounters } from "../common/counters.js";
 
-export type AwsOutcome = "ok" | "denied" | "throttled" | "error";
+export type AwsOutcome = "ok" | "denied" | "throttled" | "error" | "hung";
 
-/** The AWS counters keep four outcomes: an injected outage (a dropped connection) counts as an error. */
-export function awsOutcomeOf(fault: "outage" | "throttled" | "error"): AwsOutcome {
-  return fault === "outage" ? "error" : fault;
+/** The AWS counters keep five outcomes: an injected outage (a dropped connection) counts as an error, and so would a conflict (AWS has none). */
+export function awsOutcomeOf(fault: "outage" | "throttled" | "error" | "denied" | "hung" | "conflict"): AwsOutcome {
+  return fault === "outage" || fault === "conflict" ? "error" : fault;
 }
 
 /** CallCounters (overall counts, admin endpoint) plus `callsFor(op, account, region)`. */

@@ -3,7 +3,7 @@ import type { IncomingMessage } from "node:http";
 import type { FaultInjector } from "../common/faults.js";
 import type { AwsCallCounters } from "./aws-counters.js";
 import type { LambdaFunctionStore } from "./functions.js";
-import type { IamDirectory } from "./iam.js";
+import type { IamDirectory, Principal } from "./iam.js";
 import { parseSigV4, type WireRequest } from "./sigv4.js";
 import type { KeyedTokenBuckets } from "./token-bucket.js";
 
@@ -14,7 +14,7 @@ export interface AwsContext {
   faults: FaultInjector;
   /** Lambda control-plane quota, keyed `<account>/<region>`. */
   lambdaQuota: KeyedTokenBuckets;
-  /** Epoch milliseconds; injectable so tests control expiry, signing windows and quotas. */
+  /** The emulator's clock in epoch milliseconds (fault clock offset included); drives expiry, signing windows, quotas and the Date header. */
   clock: () => number;
 }
 
@@ -41,9 +41,10 @@ export function toWireRequest(req: IncomingMessage, body: Buffer): WireRequest {
  * account of the access key if the emulator knows it. Only for attributing counts of calls that
  * fail before or during authentication; never for authorising anything.
  */
-export function claimedCaller(ctx: AwsContext, req: WireRequest): { accountId: string | undefined; region: string | undefined } {
+export function claimedCaller(ctx: AwsContext, req: WireRequest): { accountId: string | undefined; region: string | undefined; principal: Principal | undefined } {
   const parsed = parseSigV4(req);
-  if (parsed.kind !== "ok") return { accountId: undefined, region: undefined };
+  if (parsed.kind !== "ok") return { accountId: undefined, region: undefined, principal: undefined };
   const record = ctx.iam.lookupKey(parsed.params.accessKeyId);
-  return { accountId: record === undefined ? undefined : ctx.iam.principalOf(record).accountId, region: parsed.params.region };
+  const principal = record?.active === true ? ctx.iam.principalOf(record) : undefined;
+  return { accountId: record === undefined ? undefined : ctx.iam.principalOf(record).accountId, region: parsed.params.region, principal };
 }

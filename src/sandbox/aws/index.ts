@@ -8,6 +8,7 @@ import { LambdaFunctionStore, type FunctionOptions, type LambdaFunction } from "
 import { IamDirectory, type AwsKeyPair, type AwsPermissions, type RoleOptions, type SessionCredentials } from "./iam.js";
 import { handleLambda, LAMBDA_API_PREFIX } from "./lambda-handler.js";
 import { applyAwsSeed, type AwsSeed, type AwsSeedResult } from "./seed.js";
+import { AWS_OPERATIONS } from "./operations.js";
 import { parseSigV4 } from "./sigv4.js";
 import { handleSts } from "./sts-handler.js";
 import { KeyedTokenBuckets } from "./token-bucket.js";
@@ -64,6 +65,8 @@ export interface AwsEmulator extends SandboxServer {
 function route(ctx: AwsContext) {
   return async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
     if (handleAdmin(req, res, body, ctx.faults, ctx.counters)) return;
+    // Every AWS answer carries the service's time; the SDK corrects its clock skew from it, so it comes from the (offset) emulator clock.
+    res.setHeader("date", new Date(ctx.clock()).toUTCString());
     const wire = toWireRequest(req, body);
     const parsed = parseSigV4(wire);
     // Unsigned requests have no scope; the path still tells Lambda's REST API from STS's query API.
@@ -77,12 +80,14 @@ function route(ctx: AwsContext) {
 
 /** Starts the emulator on `host:port` (loopback, free port by default). I/O: listens until `close()`. */
 export async function createAwsEmulator(options: AwsEmulatorOptions = {}): Promise<AwsEmulator> {
-  const clock = options.clock ?? Date.now;
+  const faults = new FaultInjector(options.random, AWS_OPERATIONS);
+  // Signing windows, session expiry and the Date header all follow the emulator's clock, fault offset included.
+  const clock = faults.offsetClock(options.clock ?? Date.now);
   const ctx: AwsContext = {
     iam: new IamDirectory(),
     functions: new LambdaFunctionStore(),
     counters: new AwsCallCounters(),
-    faults: new FaultInjector(options.random),
+    faults,
     lambdaQuota: new KeyedTokenBuckets(options.lambdaRateLimitPerSecond ?? 15),
     clock,
   };

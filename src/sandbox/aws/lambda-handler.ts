@@ -2,20 +2,21 @@
 import type { ServerResponse } from "node:http";
 import { answerFault } from "../common/faults.js";
 import { sendJson } from "../common/http-server.js";
-import { authenticate, type AuthFailure } from "./authenticate.js";
+import { authenticate, INVALID_TOKEN_MESSAGE, type AuthFailure } from "./authenticate.js";
 import { awsOutcomeOf, type AwsOutcome } from "./aws-counters.js";
 import { claimedCaller, type AwsContext } from "./context.js";
 import { InvalidMarkerError, type LambdaFunction } from "./functions.js";
 import { allowsLambdaList, type Principal } from "./iam.js";
 import { newRequestId } from "./keys.js";
 import { aliasConfiguration, functionArn, functionConfiguration } from "./lambda-shapes.js";
+import type { LambdaOperation } from "./operations.js";
 import { parseQuery, type WireRequest } from "./sigv4.js";
 
 export const LAMBDA_API_PREFIX = "/2015-03-31/functions";
 /** Lambda returns at most 50 items per list page whatever MaxItems asks for. */
 const MAX_PAGE = 50;
 
-type FunctionOperation = "lambda:ListVersionsByFunction" | "lambda:ListAliases" | "lambda:GetFunction";
+type FunctionOperation = Exclude<LambdaOperation, "lambda:ListFunctions" | "lambda:Unknown">;
 
 /** An operation and, for per-function ones, the decoded `{FunctionName}` path label. */
 type Route = { operation: "lambda:ListFunctions" } | { operation: "lambda:Unknown" } | { operation: FunctionOperation; functionRef: string };
@@ -75,6 +76,29 @@ function parseFunctionRef(text: string): FunctionRef | undefined {
 function sendLambdaError(res: ServerResponse, error: LambdaError, requestId: string): void {
   const body = { ...error.extra, Type: error.status >= 500 ? "Service" : "User", message: error.message };
   sendJson(res, error.status, body, { "x-amzn-ErrorType": error.code, "x-amzn-RequestId": requestId, ...error.headers });
+}
+
+/** Lambda's identity-policy refusal, naming caller, action and resource as AWS does. */
+function accessDenied(callerArn: string, action: LambdaOperation, resource: string): LambdaError {
+  const message = `User: ${callerArn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
+  return { status: 403, code: "AccessDeniedException", message };
+}
+
+/** The ARN a request is about: the function its path names (in the caller's account and region unless the ARN says otherwise), else `*`. */
+function resourceOf(route: Route, principal: Principal, region: string): string {
+  if (route.operation === "lambda:ListFunctions" || route.operation === "lambda:Unknown") return "*";
+  const ref = parseFunctionRef(route.functionRef);
+  return ref ? functionArn({ accountId: ref.accountId ?? principal.accountId, region: ref.region ?? region, name: ref.name }) : "*";
+}
+
+/**
+ * An injected refusal as Lambda words it. Lambda never answers 401: a credential it does not
+ * accept is 403 UnrecognizedClientException, which is what 401 maps to (and what any refusal is
+ * when the key is unknown). 403 is AccessDeniedException, as a missing identity policy gives.
+ */
+function injectedDenial(status: 401 | 403, route: Route, caller: Principal | undefined, region: string | undefined): LambdaError {
+  if (status === 401 || caller === undefined) return { status: 403, code: AUTH_ERRORS.invalidClientTokenId, message: INVALID_TOKEN_MESSAGE };
+  return accessDenied(caller.arn, route.operation, resourceOf(route, caller, region ?? "us-east-1"));
 }
 
 function validation(message: string): Answer {
@@ -156,8 +180,7 @@ function serve(ctx: AwsContext, route: Route, principal: Principal, region: stri
   const action = route.operation;
   // Cross-account access would need a resource-based policy, which the emulator does not model.
   if (!allowsLambdaList(principal.permissions, region) || (ref?.accountId !== undefined && ref.accountId !== principal.accountId)) {
-    const message = `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`;
-    return { outcome: "denied", error: { status: 403, code: "AccessDeniedException", message } };
+    return { outcome: "denied", error: accessDenied(principal.arn, action, resource) };
   }
   const maxItems = pageSize(query);
   if (typeof maxItems !== "number") return maxItems;
@@ -190,6 +213,7 @@ export async function handleLambda(ctx: AwsContext, req: WireRequest, res: Serve
         requestId,
       ),
     failed: () => sendLambdaError(res, { status: 500, code: "ServiceException", message: "An internal error occurred. Retry the request." }, requestId),
+    denied: (status) => sendLambdaError(res, injectedDenial(status, route, claimed.principal, claimed.region), requestId),
   });
   if (faulted) return;
   const auth = authenticate(req, ctx.iam, ctx.clock());

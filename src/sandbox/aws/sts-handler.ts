@@ -2,11 +2,12 @@
 import type { ServerResponse } from "node:http";
 import { answerFault } from "../common/faults.js";
 import { sendText } from "../common/http-server.js";
-import { authenticate, type AuthFailure } from "./authenticate.js";
+import { authenticate, INVALID_TOKEN_MESSAGE, type AuthFailure } from "./authenticate.js";
 import { awsOutcomeOf, type AwsOutcome } from "./aws-counters.js";
 import { claimedCaller, type AwsContext } from "./context.js";
 import type { Principal } from "./iam.js";
 import { newRequestId } from "./keys.js";
+import { stsOperationOf, type StsOperation } from "./operations.js";
 import { header, parseQuery, type WireRequest } from "./sigv4.js";
 
 export const STS_NAMESPACE = "https://sts.amazonaws.com/doc/2011-06-15/";
@@ -69,6 +70,19 @@ function callerIdentityXml(principal: Principal): string {
   return `    <Arn>${escapeXml(principal.arn)}</Arn>\n    <UserId>${escapeXml(principal.userId)}</UserId>\n    <Account>${principal.accountId}</Account>\n`;
 }
 
+/**
+ * An injected refusal as STS words it. STS never answers 401: a credential it does not accept is
+ * 403 InvalidClientTokenId, which is what 401 maps to (and what any refusal is when the key is
+ * unknown, as AWS checks the key before any permission). 403 is AccessDenied naming the caller,
+ * as AssumeRole's own refusal does; AWS never refuses GetCallerIdentity so (it needs no
+ * permission), which the emulator does on request anyway, naming resource `*`.
+ */
+function injectedDenial(status: 401 | 403, operation: StsOperation, caller: Principal | undefined, params: Map<string, string>): StsError {
+  if (status === 401 || caller === undefined) return { ...AUTH_ERRORS.invalidClientTokenId, message: INVALID_TOKEN_MESSAGE };
+  const resource = operation === "sts:AssumeRole" ? (params.get("RoleArn") ?? "*") : "*";
+  return { status: 403, type: "Sender", code: "AccessDenied", message: `User: ${caller.arn} is not authorized to perform: ${operation} on resource: ${resource.slice(0, 2048)}` };
+}
+
 type ActionResult = { outcome: AwsOutcome } & ({ result: string } | { error: StsError });
 
 function assumeRole(ctx: AwsContext, caller: Principal, params: Map<string, string>): ActionResult {
@@ -109,12 +123,13 @@ export async function handleSts(ctx: AwsContext, req: WireRequest, res: ServerRe
   const requestId = newRequestId();
   const params = stsParameters(req);
   const action = params.get("Action") ?? "";
-  const operation = `sts:${action === "" ? "Unknown" : action}`;
+  const operation = stsOperationOf(action);
   const claimed = claimedCaller(ctx, req);
   const faulted = await answerFault(ctx.faults, operation, res, {
     record: (outcome) => ctx.counters.recordScoped(operation, awsOutcomeOf(outcome), claimed.accountId, claimed.region),
     throttled: () => sendStsError(res, { status: 400, type: "Sender", code: "Throttling", message: "Rate exceeded" }, requestId),
     failed: () => sendStsError(res, { status: 500, type: "Receiver", code: "InternalFailure", message: "An internal error has occurred" }, requestId),
+    denied: (status) => sendStsError(res, injectedDenial(status, operation, claimed.principal, params), requestId),
   });
   if (faulted) return;
   const auth = authenticate(req, ctx.iam, ctx.clock());

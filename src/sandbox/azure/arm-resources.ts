@@ -14,23 +14,22 @@ function defaultHostName(app: FunctionApp): string {
   return `${app.name.toLowerCase()}.azurewebsites.net`;
 }
 
-/** A `Microsoft.Web/sites` resource of kind `functionapp`, with the properties clients read. */
+/** A `Microsoft.Web/sites` resource (a function app unless its kind says otherwise), with the properties clients read. */
 export function siteResource(app: FunctionApp): Record<string, unknown> {
   const host = defaultHostName(app);
   return {
     id: siteId(app),
     name: app.name,
     type: "Microsoft.Web/sites",
-    kind: "functionapp",
+    kind: app.kind,
     location: app.location,
     tags: {},
     properties: {
-      name: app.name,
       state: app.state,
       hostNames: [host],
       enabledHostNames: [host, `${app.name.toLowerCase()}.scm.azurewebsites.net`],
       defaultHostName: host,
-      enabled: app.state === "Running",
+      enabled: true,
       usageState: "Normal",
       availabilityState: "Normal",
       resourceGroup: app.resourceGroup,
@@ -38,46 +37,68 @@ export function siteResource(app: FunctionApp): Record<string, unknown> {
       reserved: false,
       httpsOnly: true,
       clientAffinityEnabled: false,
-      kind: "functionapp",
+      sku: app.sku,
     },
   };
 }
 
-/** Authorization levels as function.json spells them (and as ARM echoes them in bindings). */
-const FUNCTION_JSON_AUTH_LEVEL = { anonymous: "anonymous", function: "function", admin: "admin" } as const;
+/** function.json's bindings: an HTTP trigger with the level as the seed spelled it (name or number), or a queue trigger. */
+function bindingsOf(fn: FunctionRecord): Record<string, unknown>[] {
+  if (fn.authLevel === undefined) return [{ type: "queueTrigger", direction: "in", name: "message", queueName: `${fn.name.toLowerCase()}-items`, connection: "AzureWebJobsStorage" }];
+  return [
+    { type: "httpTrigger", authLevel: fn.authLevel, direction: "in", name: "req", methods: ["get", "post"] },
+    { type: "http", direction: "out", name: "res" },
+  ];
+}
 
-/** A `Microsoft.Web/sites/functions` envelope with an HTTP trigger binding, as ARM lists them. */
+/**
+ * A `Microsoft.Web/sites/functions` envelope as ARM lists them (FunctionEnvelope in WebApps.json):
+ * every property the spec types as a string is a string, and those ARM leaves empty are left out
+ * rather than sent as null.
+ */
 export function functionEnvelope(app: FunctionApp, fn: FunctionRecord): Record<string, unknown> {
   const host = defaultHostName(app);
   const scm = `https://${app.name.toLowerCase()}.scm.azurewebsites.net`;
+  const properties: Record<string, unknown> = {
+    name: fn.name,
+    function_app_id: siteId(app),
+    script_root_path_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/`,
+    script_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/index.js`,
+    config_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/function.json`,
+    test_data_href: `${scm}/admin/vfs/data/Functions/sampledata/${fn.name}.dat`,
+    secrets_file_href: `${scm}/admin/vfs/data/Functions/secrets/${fn.name}.json`,
+    href: `${scm}/admin/functions/${fn.name}`,
+    config: { bindings: bindingsOf(fn), disabled: fn.isDisabled },
+    language: "node",
+    isDisabled: fn.isDisabled,
+  };
+  if (fn.authLevel !== undefined) properties.invoke_url_template = `https://${host}/api/${fn.name.toLowerCase()}`;
   return {
     id: `${siteId(app)}/functions/${fn.name}`,
     name: `${app.name}/${fn.name}`,
     type: "Microsoft.Web/sites/functions",
     location: app.location,
-    properties: {
-      name: fn.name,
-      function_app_id: null,
-      script_root_path_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/`,
-      script_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/index.js`,
-      config_href: `${scm}/admin/vfs/site/wwwroot/${fn.name}/function.json`,
-      test_data_href: `${scm}/admin/vfs/data/Functions/sampledata/${fn.name}.dat`,
-      secrets_file_href: null,
-      href: `${scm}/admin/functions/${fn.name}`,
-      config: {
-        bindings: [
-          { type: "httpTrigger", authLevel: FUNCTION_JSON_AUTH_LEVEL[fn.authLevel], direction: "in", name: "req", methods: ["get", "post"] },
-          { type: "http", direction: "out", name: "res" },
-        ],
-        disabled: fn.isDisabled,
-      },
-      files: null,
-      test_data: null,
-      invoke_url_template: `https://${host}/api/${fn.name.toLowerCase()}`,
-      language: "node",
-      isDisabled: fn.isDisabled,
-    },
+    properties,
   };
+}
+
+/** listFunctionKeys' answer: a StringDictionary (`{id, name, type, properties: {keyName: value}}`), as WebApps.json declares it. */
+export function functionKeysResource(app: FunctionApp, fn: FunctionRecord): Record<string, unknown> {
+  return { id: `${siteId(app)}/functions/${fn.name}/keys`, name: fn.name, type: "Microsoft.Web/sites/functions/keys", properties: { default: fn.key } };
+}
+
+/** listHostKeys' answer: HostKeys (`{masterKey, functionKeys, systemKeys}`). */
+export function hostKeysResource(app: FunctionApp): Record<string, unknown> {
+  return { masterKey: app.masterKey, functionKeys: { default: app.hostDefaultKey }, systemKeys: { ...app.systemKeys } };
+}
+
+/**
+ * Microsoft.Web's own capitalised error body, which it sends for calls it proxies to the app's
+ * host (a stopped app's function list and keys): `{Code, Message, Target, Details, Innererror}`
+ * — `Target` and `Innererror` are null in Azure's answers and are left out here.
+ */
+export function webError(code: string, message: string): Record<string, unknown> {
+  return { Code: code, Message: message, Details: [{ Message: message }, { Code: code }, { ErrorEntity: { Code: code, Message: message } }] };
 }
 
 /**

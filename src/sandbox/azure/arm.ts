@@ -2,8 +2,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerFault } from "../common/faults.js";
 import { sendJson } from "../common/http-server.js";
-import { armError, functionEnvelope, page, siteResource } from "./arm-resources.js";
-import { isArmResource, requestOrigin, type AzureContext } from "./context.js";
+import { armError, functionEnvelope, functionKeysResource, hostKeysResource, page, siteResource, webError } from "./arm-resources.js";
+import { emulatorNow, isArmResource, requestOrigin, type AzureContext } from "./context.js";
 import type { Principal } from "./directory.js";
 import { roleOf, sortedFunctions, type FunctionApp } from "./function-apps.js";
 import { decodeJwt, verifyJwtSignature } from "./jwt.js";
@@ -11,14 +11,10 @@ import { decodeJwt, verifyJwtSignature } from "./jwt.js";
 /** ARM accepts tokens whose `nbf` is this far in the future, in seconds. */
 const TOKEN_SKEW_SECONDS = 300;
 
-type ArmOperation =
-  | "arm:sites.list"
-  | "arm:sites.listByResourceGroup"
-  | "arm:sites.get"
-  | "arm:functions.list"
-  | "arm:functions.get"
-  | "arm:functions.listKeys"
-  | "arm:host.listKeys";
+/** Every ARM operation the emulator serves: fault settings may name only these. */
+export const ARM_OPERATIONS = ["arm:sites.list", "arm:sites.listByResourceGroup", "arm:sites.get", "arm:functions.list", "arm:functions.get", "arm:functions.listKeys", "arm:host.listKeys"] as const;
+
+type ArmOperation = (typeof ARM_OPERATIONS)[number];
 
 interface ArmRoute {
   operation: ArmOperation;
@@ -73,14 +69,20 @@ export async function handleArm(req: IncomingMessage, res: ServerResponse, ctx: 
   const op = route.operation;
   const faulted = await answerFault(ctx.faults, op, res, {
     record: (outcome) => ctx.counters.record(op, outcome),
-    throttled: (retryAfterSeconds) =>
+    throttled: (decided) => {
+      const retryAfterSeconds = ctx.faultShapes.retryAfterSeconds ?? decided;
       sendJson(
         res,
         429,
         armError("TooManyRequests", `The request is being throttled as the limit has been reached for operation type - ${op}. Retry after ${retryAfterSeconds} seconds.`),
         { "retry-after": String(retryAfterSeconds), "x-ms-ratelimit-remaining-subscription-reads": "0" },
-      ),
+      );
+    },
     failed: () => sendJson(res, 500, armError("InternalServerError", "Encountered internal server error. Diagnostic information: emulated fault.")),
+    denied: (status) =>
+      status === 401
+        ? sendJson(res, 401, armError("InvalidAuthenticationToken", "The access token is invalid."), { "www-authenticate": `Bearer authorization_uri="${origin}/", error="invalid_token", error_description="The access token is invalid."` })
+        : sendJson(res, 403, armError("AuthorizationFailed", `The client does not have authorization to perform action over scope '${url.pathname}' or the scope is invalid. If access was recently granted, please refresh your credentials.`)),
   });
   if (faulted) return;
 
@@ -143,12 +145,19 @@ function answer(route: ArmRoute, principal: Principal, url: URL, res: ServerResp
   if (app ? role === "none" || (needsKeys && role !== "contributor") : !ctx.apps.hasAnyRoleInSubscription(route.subscriptionId, principal.clientId)) {
     return authorizationFailed(res, route, principal, ctx);
   }
+  if (!app && !ctx.apps.hasResourceGroup(route.subscriptionId, route.resourceGroup ?? "")) {
+    return notFound(res, op, ctx, `Resource group '${route.resourceGroup ?? ""}' could not be found.`, "ResourceGroupNotFound");
+  }
   if (!app) return notFound(res, op, ctx, `The Resource 'Microsoft.Web/sites/${route.site}' under resource group '${route.resourceGroup ?? ""}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`);
   respondForApp(route, app, url, res, ctx);
 }
 
+/** Calls ARM proxies to the app's own host, which a stopped app does not run. */
+const HOST_PROXIED: ReadonlySet<ArmOperation> = new Set<ArmOperation>(["arm:functions.list", "arm:functions.get", "arm:functions.listKeys", "arm:host.listKeys"]);
+
 function respondForApp(route: ArmRoute, app: FunctionApp, url: URL, res: ServerResponse, ctx: AzureContext): void {
   const op = route.operation;
+  if (app.state === "Stopped" && HOST_PROXIED.has(op)) return answerStopped(op, app, res, ctx);
   switch (op) {
     case "arm:sites.get":
       ctx.counters.record(op);
@@ -161,17 +170,30 @@ function respondForApp(route: ArmRoute, app: FunctionApp, url: URL, res: ServerR
       const fn = app.functions.get((route.fn ?? "").toLowerCase());
       if (!fn) return notFound(res, op, ctx, `Error retrieving function '${route.fn ?? ""}' of site '${app.name}'. Function not found.`, "NotFound");
       ctx.counters.record(op);
-      // The real listkeys answers a flat `{keyName: value}` object, not the StringDictionary its spec declares.
-      return sendJson(res, 200, op === "arm:functions.get" ? functionEnvelope(app, fn) : { default: fn.key });
+      return sendJson(res, 200, op === "arm:functions.get" ? functionEnvelope(app, fn) : functionKeysResource(app, fn));
     }
     case "arm:host.listKeys":
       ctx.counters.record(op);
-      return sendJson(res, 200, { masterKey: app.masterKey, functionKeys: { default: app.hostDefaultKey }, systemKeys: {} });
+      return sendJson(res, 200, hostKeysResource(app));
     case "arm:sites.list":
     case "arm:sites.listByResourceGroup":
       // Collections are answered in `answer`; reaching here means a routing bug.
       throw new Error(`collection route ${op} reached the per-app responder`);
   }
+}
+
+/**
+ * A stopped app, as Microsoft.Web answers for it: the function list (and a function) 404 in its
+ * capitalised shape, since its host is not running; the key lists 400 with the extensions API's
+ * refusal (the documented answer when an ARM deployment touches a stopped app's keys).
+ */
+function answerStopped(op: ArmOperation, app: FunctionApp, res: ServerResponse, ctx: AzureContext): void {
+  ctx.counters.record(op, "stopped");
+  if (op === "arm:functions.listKeys" || op === "arm:host.listKeys") {
+    sendJson(res, 400, webError("Unauthorized", "Encountered an error (Forbidden) from extensions API."));
+    return;
+  }
+  sendJson(res, 404, webError("NotFound", `Error retrieving functions. The function host of site '${app.name}' is not running.`));
 }
 
 function notFound(res: ServerResponse, op: ArmOperation, ctx: AzureContext, message: string, code = "ResourceNotFound"): void {
@@ -197,7 +219,7 @@ function authenticate(req: IncomingMessage, ctx: AzureContext): AuthResult {
   if (!jwt || jwt.header.alg !== "RS256") return invalid("The access token is invalid.");
   if (jwt.header.kid !== ctx.signingKey.kid || !verifyJwtSignature(jwt, ctx.signingKey.publicKey)) return invalid("The access token has an invalid signature.");
   const { exp, nbf, aud, tid, appid } = jwt.claims;
-  const nowSeconds = ctx.clock() / 1000;
+  const nowSeconds = emulatorNow(ctx) / 1000;
   if (typeof exp !== "number" || exp <= nowSeconds) return invalid("The access token expiry UTC time is earlier than current UTC time.");
   if (typeof nbf === "number" && nbf > nowSeconds + TOKEN_SKEW_SECONDS) return invalid("The access token is not yet valid.");
   if (typeof aud !== "string" || !isArmResource(aud, ctx)) {

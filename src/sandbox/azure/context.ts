@@ -27,10 +27,23 @@ export interface AzureContext {
   pageSize: number;
   /** Access token lifetime, in seconds. */
   tokenLifetimeSeconds: number;
-  /** Answer OpenID discovery for unknown tenants with 400 AADSTS90002 instead of a templated document (see entra.ts). */
-  strictTenantDiscovery: boolean;
+  /** How injected faults are answered beyond what the common fault settings say. */
+  faultShapes: AzureFaultShapes;
   /** The emulator's own URL, known once it listens. */
   url: () => string;
+}
+
+/** Azure's own knobs for injected faults. */
+export interface AzureFaultShapes {
+  /** Retry-After (seconds) on throttled answers instead of the fault injector's; undefined keeps it. */
+  retryAfterSeconds: number | undefined;
+  /** Entra's answer to an injected server error: 500 AADSTS50000 TokenIssuanceError or 503 AADSTS90033. */
+  entraServerErrorStatus: 500 | 503;
+}
+
+/** The emulator's clock, shifted by the `clockOffsetMs` fault (a clock running ahead of, or behind, the real one). */
+export function emulatorNow(ctx: AzureContext): number {
+  return ctx.clock() + ctx.faults.current.clockOffsetMs;
 }
 
 /**

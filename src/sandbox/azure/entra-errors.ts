@@ -74,4 +74,7 @@ export const AADSTS = {
     `The resource principal named ${resource} was not found in the tenant named ${tenantId}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.`,
   ],
   transient: (): [number, string] => [90033, "A transient error has occurred. Please try again."],
+  tenantThrottled: (): [number, string] => [90055, "TenantThrottlingError - There are too many incoming requests. This exception is thrown for blocked tenants."],
+  tokenIssuance: (): [number, string] => [50000, "TokenIssuanceError - There's an issue with the sign-in service."],
+  appDisabled: (clientId: string): [number, string] => [7000112, `Application '${clientId}' is disabled.`],
 } as const;

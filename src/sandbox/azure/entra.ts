@@ -3,7 +3,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { answerFault } from "../common/faults.js";
 import { sendJson } from "../common/http-server.js";
-import { isArmResource, requestOrigin, type AzureContext } from "./context.js";
+import { emulatorNow, isArmResource, requestOrigin, type AzureContext } from "./context.js";
 import type { Principal } from "./directory.js";
 import { AADSTS, entraError, type EntraError } from "./entra-errors.js";
 import { decodeJwt, publicJwk, signJwt, verifyJwtSignature } from "./jwt.js";
@@ -12,7 +12,10 @@ const JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 /** Entra ID tolerates this much clock skew on assertion `nbf`, in seconds. */
 const ASSERTION_SKEW_SECONDS = 300;
 
-type EntraOperation = "entra:openidConfiguration" | "entra:keys" | "entra:instanceDiscovery" | "entra:token";
+/** Every Entra operation the emulator serves: fault settings may name only these. */
+export const ENTRA_OPERATIONS = ["entra:openidConfiguration", "entra:keys", "entra:instanceDiscovery", "entra:token"] as const;
+
+type EntraOperation = (typeof ENTRA_OPERATIONS)[number];
 
 interface EntraRoute {
   operation: EntraOperation;
@@ -32,8 +35,8 @@ function matchRoute(method: string, path: string): EntraRoute | undefined {
   return undefined;
 }
 
-function sendEntraError(res: ServerResponse, err: EntraError, headers: Record<string, string> = {}): void {
-  sendJson(res, err.status, err.body, { "x-ms-request-id": err.body.trace_id, "cache-control": "no-store, no-cache", ...headers });
+function sendEntraError(res: ServerResponse, err: EntraError, nowMs: number, headers: Record<string, string> = {}): void {
+  sendJson(res, err.status, err.body, { "x-ms-request-id": err.body.trace_id, "cache-control": "no-store, no-cache", date: new Date(nowMs).toUTCString(), ...headers });
 }
 
 /** The OpenID configuration document of `tenant`, every endpoint pointing back at this emulator. */
@@ -71,16 +74,18 @@ export async function handleEntra(req: IncomingMessage, res: ServerResponse, bod
   const route = matchRoute(req.method ?? "GET", url.pathname);
   if (!route) return false;
   const origin = requestOrigin(req, ctx);
-  const correlationId = headerValue(req, "client-request-id") ?? randomUUID();
+  // MSAL sends its correlation id as the `client-request-id` query parameter; Entra echoes either form.
+  const correlationId = headerValue(req, "client-request-id") ?? url.searchParams.get("client-request-id") ?? randomUUID();
+  const now = emulatorNow(ctx);
+  const reply = (status: number, error: string, [code, message]: [number, string], headers: Record<string, string> = {}): void =>
+    sendEntraError(res, entraError(status, error, code, message, origin, now, correlationId), now, headers);
 
-  const transient = (status: number, headers: Record<string, string> = {}): void => {
-    const [code, message] = AADSTS.transient();
-    sendEntraError(res, entraError(status, "temporarily_unavailable", code, message, origin, ctx.clock(), correlationId), headers);
-  };
   const faulted = await answerFault(ctx.faults, route.operation, res, {
     record: (outcome) => ctx.counters.record(route.operation, outcome),
-    throttled: (retryAfterSeconds) => transient(429, { "retry-after": String(retryAfterSeconds) }),
-    failed: () => transient(503),
+    // As the identity platform answers them: 429 TenantThrottlingError with Retry-After, 500 TokenIssuanceError, 503 MSODS unavailable.
+    throttled: (retryAfterSeconds) => reply(429, "temporarily_unavailable", AADSTS.tenantThrottled(), { "retry-after": String(ctx.faultShapes.retryAfterSeconds ?? retryAfterSeconds) }),
+    failed: () => (ctx.faultShapes.entraServerErrorStatus === 503 ? reply(503, "temporarily_unavailable", AADSTS.transient()) : reply(500, "server_error", AADSTS.tokenIssuance())),
+    denied: (status) => (status === 401 ? reply(401, "invalid_client", AADSTS.invalidSecret(clientIdOf(body))) : reply(403, "unauthorized_client", AADSTS.appDisabled(clientIdOf(body)))),
   });
   if (faulted) return true;
 
@@ -91,17 +96,13 @@ export async function handleEntra(req: IncomingMessage, res: ServerResponse, bod
       return true;
     case "entra:openidConfiguration":
     case "entra:keys":
-      // Against the public clouds MSAL never fetches OpenID configuration (the endpoints of
-      // login.microsoftonline.com & co. are hardcoded), so an unknown tenant surfaces as AADSTS90002
-      // from the token endpoint. For any other authority host MSAL fetches this document first and
-      // turns a 400 into a bare `endpoints_resolution_error`. By default the emulator therefore
-      // serves the document for unknown tenants too, so clients see what they see in Azure;
-      // `strictTenantDiscovery` gives the real discovery endpoint's 400 instead.
-      if (!ctx.directory.hasTenant(route.tenant) && (ctx.strictTenantDiscovery || route.operation === "entra:keys")) {
+      // Entra answers discovery for a tenant it does not know with 400 invalid_tenant AADSTS90002.
+      // Against the public clouds MSAL never asks (it knows their endpoints) and meets AADSTS90002 at
+      // the token endpoint instead; for any other authority it asks first and reports only
+      // `endpoints_resolution_error`, which credbroker then explains by asking once more.
+      if (!ctx.directory.hasTenant(route.tenant)) {
         ctx.counters.record(route.operation, "denied");
-        const [code, message] = AADSTS.tenantNotFound(route.tenant);
-        // The real discovery endpoints say `invalid_tenant`, unlike the token endpoint.
-        sendEntraError(res, entraError(400, "invalid_tenant", code, message, origin, ctx.clock(), correlationId));
+        reply(400, "invalid_tenant", AADSTS.tenantNotFound(route.tenant));
         return true;
       }
       ctx.counters.record(route.operation);
@@ -111,20 +112,26 @@ export async function handleEntra(req: IncomingMessage, res: ServerResponse, bod
         route.operation === "entra:keys"
           ? { keys: [publicJwk(ctx.signingKey.publicKeyPem, ctx.signingKey.kid, ctx.signingKey.certificatePem)] }
           : openidConfiguration(origin, route.tenant),
+        { date: new Date(now).toUTCString() },
       );
       return true;
     case "entra:token": {
-      const outcome = issueToken(route.tenant, new URLSearchParams(body.toString("utf8")), origin, ctx, correlationId);
+      const outcome = issueToken(route.tenant, new URLSearchParams(body.toString("utf8")), origin, ctx, correlationId, now);
       if ("error" in outcome) {
         ctx.counters.record(route.operation, "denied");
-        sendEntraError(res, outcome.error);
+        sendEntraError(res, outcome.error, now);
       } else {
         ctx.counters.record(route.operation);
-        sendJson(res, 200, outcome.token, { "cache-control": "no-store, no-cache", pragma: "no-cache" });
+        sendJson(res, 200, outcome.token, { "cache-control": "no-store, no-cache", pragma: "no-cache", date: new Date(now).toUTCString() });
       }
       return true;
     }
   }
+}
+
+/** The form's client_id, for the wording of an injected refusal. */
+function clientIdOf(body: Buffer): string {
+  return new URLSearchParams(body.toString("utf8")).get("client_id") ?? "";
 }
 
 function headerValue(req: IncomingMessage, name: string): string | undefined {
@@ -146,9 +153,12 @@ function instanceDiscovery(origin: string, url: URL): Record<string, unknown> {
 
 type TokenOutcome = { token: Record<string, unknown> } | { error: EntraError };
 
-/** Validates a client-credentials request and mints an ARM access token; pure apart from the clock. */
-function issueToken(tenant: string, form: URLSearchParams, origin: string, ctx: AzureContext, correlationId: string): TokenOutcome {
-  const now = ctx.clock();
+/**
+ * Validates a client-credentials request and mints an ARM access token. `now` is the emulator's
+ * (possibly offset) clock: assertion times are checked against it and token times stamped with
+ * it, while `expires_in` stays the configured lifetime. Pure.
+ */
+function issueToken(tenant: string, form: URLSearchParams, origin: string, ctx: AzureContext, correlationId: string, now: number): TokenOutcome {
   const fail = (status: number, error: string, [code, message]: [number, string]): TokenOutcome => ({
     error: entraError(status, error, code, message, origin, now, correlationId),
   });

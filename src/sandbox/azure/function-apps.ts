@@ -1,13 +1,22 @@
 // The emulated ARM inventory: function apps per subscription and resource group, their functions, keys and role assignments.
 import { randomBytes } from "node:crypto";
 
-export type AuthLevel = "anonymous" | "function" | "admin";
+/**
+ * A function's level as function.json may spell it: a name, or the Functions host's number
+ * (Anonymous 0, Function 1, System 2, Admin 3, User 4), served as given.
+ */
+export type AuthLevel = "anonymous" | "function" | "admin" | "system" | "user" | 0 | 1 | 2 | 3 | 4;
+
+/** `functionapp` (the default), `functionapp,linux`, `app` (a plain web app), `functionapp,workflowapp` (a Logic App)… */
+export type SiteKind = string;
 
 export interface FunctionSpec {
   name: string;
-  authLevel: AuthLevel;
+  /** Omit for a function without an HTTP trigger (a queue trigger is served instead). */
+  authLevel?: AuthLevel;
   /** The function's `default` key; generated when absent. */
   key?: string;
+  /** ARM's `properties.isDisabled` (and function.json's `disabled`). */
   isDisabled?: boolean;
 }
 
@@ -21,11 +30,17 @@ export interface FunctionAppSpec {
   readers?: string[];
   state?: "Running" | "Stopped";
   location?: string;
+  /** The site's `kind`; default `functionapp`. */
+  kind?: SiteKind;
+  /** The plan's SKU as the site reports it; default `Dynamic` (Consumption). */
+  sku?: string;
+  /** Host system keys by name (extensions' keys, e.g. `durabletask_extension`); none by default. */
+  systemKeys?: Record<string, string>;
 }
 
 export interface FunctionRecord {
   name: string;
-  authLevel: AuthLevel;
+  authLevel: AuthLevel | undefined;
   key: string;
   isDisabled: boolean;
 }
@@ -39,6 +54,9 @@ export interface FunctionApp {
   hostDefaultKey: string;
   state: "Running" | "Stopped";
   location: string;
+  kind: SiteKind;
+  sku: string;
+  systemKeys: Record<string, string>;
   contributors: Set<string>;
   readers: Set<string>;
   /** By lower-case name; kept sorted by name on read. */
@@ -56,6 +74,17 @@ export function generateFunctionKey(): string {
 /** Function apps by subscription → resource group → name; ARM names compare case-insensitively. */
 export class FunctionAppStore {
   private readonly apps = new Map<string, FunctionApp>();
+  /** `subscription/resourceGroup`, lower case: groups exist with or without apps, as in ARM. */
+  private readonly groups = new Set<string>();
+
+  /** Adds an (empty) resource group; idempotent. */
+  addResourceGroup(subscriptionId: string, resourceGroup: string): void {
+    this.groups.add(`${subscriptionId}/${resourceGroup}`.toLowerCase());
+  }
+
+  hasResourceGroup(subscriptionId: string, resourceGroup: string): boolean {
+    return this.groups.has(`${subscriptionId}/${resourceGroup}`.toLowerCase());
+  }
 
   private static key(subscriptionId: string, resourceGroup: string, name: string): string {
     return `${subscriptionId}/${resourceGroup}/${name}`.toLowerCase();
@@ -71,10 +100,14 @@ export class FunctionAppStore {
       hostDefaultKey: generateFunctionKey(),
       state: spec.state ?? "Running",
       location: spec.location ?? "West Europe",
+      kind: spec.kind ?? "functionapp",
+      sku: spec.sku ?? "Dynamic",
+      systemKeys: { ...(spec.systemKeys ?? {}) },
       contributors: new Set(spec.allowedPrincipals.map((id) => id.toLowerCase())),
       readers: new Set((spec.readers ?? []).map((id) => id.toLowerCase())),
       functions: new Map(),
     };
+    this.addResourceGroup(subscriptionId, resourceGroup);
     this.apps.set(FunctionAppStore.key(subscriptionId, resourceGroup, name), app);
     this.addFunctions(subscriptionId, resourceGroup, name, spec.functions ?? []);
     return app;
@@ -109,6 +142,11 @@ export class FunctionAppStore {
     const fn = this.require(subscriptionId, resourceGroup, appName).functions.get(functionName.toLowerCase());
     if (!fn) throw new Error(`no function ${functionName} in ${appName}`);
     fn.key = key;
+  }
+
+  /** Starts or stops an app; throws when it does not exist. */
+  setState(subscriptionId: string, resourceGroup: string, appName: string, state: "Running" | "Stopped"): void {
+    this.require(subscriptionId, resourceGroup, appName).state = state;
   }
 
   /** Removes a function; idempotent. */

@@ -5,16 +5,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { CallCounters } from "../common/counters.js";
 import { FaultInjector } from "../common/faults.js";
 import { handleAdmin, listen, type SandboxServer } from "../common/http-server.js";
-import { handleArm } from "./arm.js";
-import type { AzureContext, TokenSigningKey } from "./context.js";
+import { ARM_OPERATIONS, handleArm } from "./arm.js";
+import type { AzureContext, AzureFaultShapes, TokenSigningKey } from "./context.js";
 import { Directory, type PrincipalSpec } from "./directory.js";
-import { handleEntra } from "./entra.js";
+import { ENTRA_OPERATIONS, handleEntra } from "./entra.js";
 import { FunctionAppStore, type FunctionAppSpec, type FunctionSpec } from "./function-apps.js";
 import { applyAzureSeed, type AzureSeed } from "./seed.js";
 import { createCertificateAuthority, createClientCertificate, issueServerCertificate } from "../common/certificates.js";
 
 export type { AuthLevel, FunctionAppSpec, FunctionSpec } from "./function-apps.js";
 export type { PrincipalSpec } from "./directory.js";
+export type { AzureFaultShapes } from "./context.js";
 export type { AzureSeed } from "./seed.js";
 
 export interface AzureEmulatorOptions {
@@ -30,13 +31,6 @@ export interface AzureEmulatorOptions {
   pageSize?: number;
   /** Lifetime of issued access tokens, in seconds; default 3599 like Entra ID. */
   tokenLifetimeSeconds?: number;
-  /**
-   * When true, OpenID discovery for an unknown tenant answers 400 `invalid_tenant` AADSTS90002
-   * as the real endpoint does; @azure/identity then fails with `endpoints_resolution_error`.
-   * Default false: the document is served, and the token endpoint's AADSTS90002 reaches the
-   * client, as it does against the public clouds (where MSAL skips discovery).
-   */
-  strictTenantDiscovery?: boolean;
 }
 
 export interface AzureEmulator extends SandboxServer {
@@ -60,6 +54,12 @@ export interface AzureEmulator extends SandboxServer {
   addFunctions(subscriptionId: string, resourceGroup: string, appName: string, functions: readonly FunctionSpec[]): void;
   /** Sets a function's `default` key; throws when the app or function is missing. */
   setFunctionKey(subscriptionId: string, resourceGroup: string, appName: string, functionName: string, key: string): void;
+  /** Adds an empty resource group (a group ARM knows, with no app in it); idempotent. */
+  addResourceGroup(subscriptionId: string, resourceGroup: string): void;
+  /** Starts or stops an app; throws when it is missing. */
+  setFunctionAppState(subscriptionId: string, resourceGroup: string, appName: string, state: "Running" | "Stopped"): void;
+  /** Sets how injected faults are answered (Retry-After, Entra's 500 or 503); unnamed fields keep their values. `faults.reset()` does not touch these. */
+  setFaultShapes(shapes: Partial<AzureFaultShapes>): AzureFaultShapes;
   /** Removes a function; idempotent. */
   removeFunction(subscriptionId: string, resourceGroup: string, appName: string, functionName: string): void;
   /** Revokes one client secret, or every secret and certificate of the principal when none is named. */
@@ -88,7 +88,7 @@ export async function createAzureEmulator(options: AzureEmulatorOptions = {}): P
   };
   const directory = new Directory();
   const apps = new FunctionAppStore();
-  const faults = new FaultInjector(options.random);
+  const faults = new FaultInjector(options.random, [...ARM_OPERATIONS, ...ENTRA_OPERATIONS]);
   const counters = new CallCounters();
   let url = "";
   const ctx: AzureContext = {
@@ -100,7 +100,7 @@ export async function createAzureEmulator(options: AzureEmulatorOptions = {}): P
     clock,
     pageSize: options.pageSize ?? 20,
     tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 3599,
-    strictTenantDiscovery: options.strictTenantDiscovery ?? false,
+    faultShapes: { retryAfterSeconds: undefined, entraServerErrorStatus: 500 },
     url: () => url,
   };
 
@@ -141,6 +141,12 @@ export async function createAzureEmulator(options: AzureEmulatorOptions = {}): P
     addFunctions: (sub, rg, app, functions) => apps.addFunctions(sub, rg, app, functions),
     setFunctionKey: (sub, rg, app, fn, key) => apps.setFunctionKey(sub, rg, app, fn, key),
     removeFunction: (sub, rg, app, fn) => apps.removeFunction(sub, rg, app, fn),
+    addResourceGroup: (sub, rg) => apps.addResourceGroup(sub, rg),
+    setFunctionAppState: (sub, rg, app, state) => apps.setState(sub, rg, app, state),
+    setFaultShapes: (shapes) => {
+      Object.assign(ctx.faultShapes, shapes);
+      return { ...ctx.faultShapes };
+    },
     revokeSecret: (tenantId, clientId, secret) => directory.revokeSecret(tenantId, clientId, secret),
     applySeed: (seed) => applyAzureSeed(emulator, seed),
   };

@@ -12,17 +12,23 @@
 //   subscriptions:
 //   - id: 33333333-3333-3333-3333-333333333333
 //     resourceGroups:
-//     - name: rg-functions
+//     - name: rg-functions               # a group may have no apps: ARM then answers ResourceNotFound, not ResourceGroupNotFound
 //       functionApps:
 //       - name: orders-app
 //         allowedPrincipals: [22222222-2222-2222-2222-222222222222]   # may read the app, its functions and keys
 //         readers: []                    # optional; may read the app and its functions, not keys
 //         masterKey: optional-master-key # generated when absent
+//         systemKeys: {durabletask_extension: optional-key}   # optional; listHostKeys' systemKeys
+//         kind: functionapp              # optional; app (a web app), functionapp,workflowapp (a Logic App), functionapp,linux…
+//         state: Running                 # optional; Stopped: function list 404, key lists 400, as Microsoft.Web answers
+//         sku: Dynamic                   # optional
 //         functions:
-//         - {name: create-order, authLevel: function, key: optional-key}   # authLevel: anonymous | function | admin
+//         - {name: create-order, authLevel: function, key: optional-key}
+//         - {name: nightly, isDisabled: true, authLevel: 1}    # numbers as the Functions host reads them: 0 anonymous, 1 function, 2 system, 3 admin, 4 user
+//         - {name: on-queue}                                  # no authLevel: a queue trigger, no HTTP trigger
 //
 // Applying a seed adds to what the emulator holds; an app named again is replaced.
-import type { AuthLevel } from "./function-apps.js";
+import type { AuthLevel, SiteKind } from "./function-apps.js";
 
 export interface AzureSeedPrincipal {
   clientId: string;
@@ -32,8 +38,9 @@ export interface AzureSeedPrincipal {
 
 export interface AzureSeedFunction {
   name: string;
-  authLevel: AuthLevel;
+  authLevel?: AuthLevel;
   key?: string;
+  isDisabled?: boolean;
 }
 
 export interface AzureSeedFunctionApp {
@@ -41,6 +48,10 @@ export interface AzureSeedFunctionApp {
   allowedPrincipals: string[];
   readers?: string[];
   masterKey?: string;
+  systemKeys?: Record<string, string>;
+  kind?: SiteKind;
+  state?: "Running" | "Stopped";
+  sku?: string;
   functions?: AzureSeedFunction[];
 }
 
@@ -53,12 +64,8 @@ export interface AzureSeed {
 export interface AzureSeedTarget {
   addTenant(tenantId: string): void;
   addPrincipal(tenantId: string, principal: AzureSeedPrincipal): unknown;
-  addFunctionApp(
-    subscriptionId: string,
-    resourceGroup: string,
-    name: string,
-    spec: { functions?: AzureSeedFunction[]; masterKey?: string; allowedPrincipals: string[]; readers?: string[] },
-  ): void;
+  addFunctionApp(subscriptionId: string, resourceGroup: string, name: string, spec: Omit<AzureSeedFunctionApp, "name">): void;
+  addResourceGroup(subscriptionId: string, resourceGroup: string): void;
 }
 
 /** Loads `seed` into `target` (in-process, no I/O); throws on an unparsable certificate. */
@@ -69,13 +76,9 @@ export function applyAzureSeed(target: AzureSeedTarget, seed: AzureSeed): void {
   }
   for (const subscription of seed.subscriptions ?? []) {
     for (const rg of subscription.resourceGroups ?? []) {
-      for (const app of rg.functionApps ?? []) {
-        target.addFunctionApp(subscription.id, rg.name, app.name, {
-          allowedPrincipals: app.allowedPrincipals,
-          ...(app.readers === undefined ? {} : { readers: app.readers }),
-          ...(app.masterKey === undefined ? {} : { masterKey: app.masterKey }),
-          functions: app.functions ?? [],
-        });
+      target.addResourceGroup(subscription.id, rg.name);
+      for (const { name, ...app } of rg.functionApps ?? []) {
+        target.addFunctionApp(subscription.id, rg.name, name, { ...app, functions: app.functions ?? [] });
       }
     }
   }

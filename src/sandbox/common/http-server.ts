@@ -3,7 +3,8 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
 import type { CallCounters } from "./counters.js";
-import type { FaultInjector, FaultSettings } from "./faults.js";
+import { FaultSettingsError } from "./fault-settings.js";
+import type { FaultInjector } from "./faults.js";
 
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse, body: Buffer) => Promise<void> | void;
 
@@ -71,26 +72,44 @@ export function dropConnection(res: ServerResponse): void {
 
 export const ADMIN_PREFIX = "/__sandbox/";
 
+/** Answers a fault-settings change: 200 with the merged settings, or 400 naming the bad field (and, for operations, the valid names). */
+function putFaults(res: ServerResponse, body: Buffer, faults: FaultInjector): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body.toString("utf8") || "{}");
+  } catch {
+    sendJson(res, 400, { error: "body must be JSON fault settings" });
+    return;
+  }
+  try {
+    sendJson(res, 200, faults.update(parsed));
+  } catch (err) {
+    if (!(err instanceof FaultSettingsError)) throw err;
+    sendJson(res, 400, { error: err.message, field: err.field, ...(err.validOperations === undefined ? {} : { validOperations: err.validOperations }) });
+  }
+}
+
 /**
- * Serves `GET|PUT /__sandbox/faults`, `GET|DELETE /__sandbox/counters`. Returns true when the
- * request was an admin request (and has been answered). Admin requests are never faulted or counted.
+ * Serves `GET|PUT|DELETE /__sandbox/faults`, `GET /__sandbox/operations` and `GET|DELETE
+ * /__sandbox/counters`. A PUT merges the settings it names and is refused whole (400 naming the
+ * field) when one is unknown, mistyped, out of range or names an operation the emulator lacks.
+ * Returns true when the request was an admin request (and has been answered). Admin requests are
+ * never faulted or counted.
  */
 export function handleAdmin(req: IncomingMessage, res: ServerResponse, body: Buffer, faults: FaultInjector, counters: CallCounters): boolean {
   const path = (req.url ?? "").split("?")[0] ?? "";
   if (!path.startsWith(ADMIN_PREFIX)) return false;
   const what = path.slice(ADMIN_PREFIX.length);
   if (what === "faults") {
-    if (req.method === "PUT" || req.method === "POST") {
-      try {
-        const parsed = JSON.parse(body.toString("utf8") || "{}") as Partial<FaultSettings>;
-        sendJson(res, 200, faults.set(parsed));
-      } catch {
-        sendJson(res, 400, { error: "body must be JSON fault settings" });
-      }
-    } else if (req.method === "DELETE") {
+    if (req.method === "PUT" || req.method === "POST") putFaults(res, body, faults);
+    else if (req.method === "DELETE") {
       faults.reset();
       sendJson(res, 200, faults.current);
     } else sendJson(res, 200, faults.current);
+    return true;
+  }
+  if (what === "operations") {
+    sendJson(res, 200, { operations: faults.operationNames ?? null });
     return true;
   }
   if (what === "counters") {

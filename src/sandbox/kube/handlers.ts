@@ -3,16 +3,17 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { isObject, type JsonObject } from "../../model/fields.js";
 import type { CallCounters } from "../common/counters.js";
 import { answerFault, type FaultInjector } from "../common/faults.js";
-import { handleAdmin, sendJson, sendText, type RequestHandler } from "../common/http-server.js";
+import { dropConnection, handleAdmin, sendJson, sendText, type RequestHandler } from "../common/http-server.js";
 import { metadataContentType, negotiate, toPartial, METADATA_API_VERSION, type Representation } from "./content.js";
 import { coreVersions, groupDocument, groupList, resourceList, versionDocument } from "./discovery.js";
 import { metaOf, type FieldValidation, type ObjectApi, type WriteOptions } from "./objects.js";
-import { forbiddenMessage, type RbacEvaluator } from "./rbac.js";
+import { forbidden, kubeFaultReplies } from "./fault-replies.js";
+import type { RbacEvaluator } from "./rbac.js";
 import { groupVersion, type ResourceType } from "./resources.js";
 import { reviewAccess, reviewToken } from "./reviews.js";
-import { operationName, route, type Route } from "./routes.js";
+import { operationName, route, type Route, type Verb } from "./routes.js";
 import { both, parseFieldSelector, parseLabelSelector } from "./selectors.js";
-import { badRequest, failureStatus, KubeStatusError, methodNotAllowed, notFound, successStatus, unauthorized } from "./status.js";
+import { badRequest, conflict, failureStatus, KubeStatusError, methodNotAllowed, notFound, successStatus, unauthorized } from "./status.js";
 import type { TokenAuthority, UserInfo } from "./tokens.js";
 import type { WatchHub } from "./watch.js";
 
@@ -32,6 +33,8 @@ export interface HandlerContext {
   heldWriteMs: (key: string) => number;
   /** Called when a resource request has been answered (or refused), as the real server's audit log records it. */
   onAudit: (event: AuditEvent) => void;
+  /** The emulator's clock (fault clock offset included), for the Date header. */
+  nowMs: () => number;
 }
 
 /** One request in the real API server's audit-event shape (audit.k8s.io/v1 Event, the fields tests read). */
@@ -46,6 +49,13 @@ export interface AuditEvent {
 }
 
 const DEFAULT_REQUEST_TIMEOUT_MS = 60_000;
+
+/** Verbs that change stored objects, so a lost response can leave them applied; only updates and patches carry a resourceVersion that can be stale. */
+const WRITE_VERBS: ReadonlySet<Verb> = new Set(["create", "update", "patch", "delete", "deletecollection"]);
+const CONFLICTING_VERBS: ReadonlySet<Verb> = new Set(["update", "patch"]);
+
+/** Answers one request: `code`, a JSON body and extra headers. */
+type Reply = (code: number, body: unknown, headers?: Record<string, string>) => void;
 
 /** A Go duration as the API server's `timeout` parameter takes it (`10s`, `1.5s`, `500ms`, `1m`); undefined when absent or malformed. */
 function parseGoDurationMs(value: string | null): number | undefined {
@@ -116,7 +126,7 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
     return check.user;
   };
 
-  const serveResource = (req: IncomingMessage, res: ServerResponse, body: Buffer, r: Extract<Route, { kind: "resource" }>, query: URLSearchParams, op: string): void => {
+  const serveResource = (req: IncomingMessage, res: ServerResponse, body: Buffer, r: Extract<Route, { kind: "resource" }>, query: URLSearchParams, op: string, reply: Reply): void => {
     const t = r.type;
     const ns = r.namespace ?? "";
     if (r.subresource !== "") throw notFound(t.plural, t.group, r.name);
@@ -126,7 +136,7 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
     const contentHeaders = (list: boolean): Record<string, string> => (rep === "metadata" ? { "content-type": metadataContentType(list) } : {});
     switch (r.verb) {
       case "get":
-        send(res, op, 200, single(ctx.objects.get(t, ns, r.name)), contentHeaders(false));
+        reply(200, single(ctx.objects.get(t, ns, r.name)), contentHeaders(false));
         return;
       case "list":
       case "watch": {
@@ -162,26 +172,26 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
           rep === "metadata"
             ? { kind: "PartialObjectMetadataList", apiVersion: METADATA_API_VERSION, metadata, items }
             : { kind: `${t.kind}List`, apiVersion: groupVersion(t), metadata, items };
-        send(res, op, 200, list, contentHeaders(true));
+        reply(200, list, contentHeaders(true));
         return;
       }
       case "create": {
         const parsed = parseJson(body);
-        if (t.kind === "TokenReview") return send(res, op, 201, reviewToken(parsed, ctx.tokens));
-        if (t.kind === "SubjectAccessReview") return send(res, op, 201, reviewAccess(parsed, ctx.rbac));
+        if (t.kind === "TokenReview") return reply(201, reviewToken(parsed, ctx.tokens));
+        if (t.kind === "SubjectAccessReview") return reply(201, reviewAccess(parsed, ctx.rbac));
         const { object, warnings } = ctx.objects.create(t, ns, parsed, writeOptions(query));
-        send(res, op, 201, object, warningHeaders(warnings));
+        reply(201, object, warningHeaders(warnings));
         return;
       }
       case "update": {
         const { object, warnings } = ctx.objects.update(t, ns, r.name, parseJson(body), writeOptions(query));
-        send(res, op, 200, object, warningHeaders(warnings));
+        reply(200, object, warningHeaders(warnings));
         return;
       }
       case "patch": {
         const contentType = (req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
         const { object, warnings } = ctx.objects.patch(t, ns, r.name, contentType, body, writeOptions(query));
-        send(res, op, 200, object, warningHeaders(warnings));
+        reply(200, object, warningHeaders(warnings));
         return;
       }
       case "delete": {
@@ -201,7 +211,7 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
         // Custom resources answer with the deleted object; compiled-in kinds with a success Status.
         const meta = metaOf(deleted);
         const details = { name: r.name, ...(t.group !== "" ? { group: t.group } : {}), kind: t.plural, ...(typeof meta["uid"] === "string" ? { uid: meta["uid"] } : {}) };
-        send(res, op, 200, t.builtIn ? successStatus(details) : single(deleted));
+        reply(200, t.builtIn ? successStatus(details) : single(deleted));
         return;
       }
       case "deletecollection": {
@@ -212,7 +222,7 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
           return typeof v === "string" ? v : "";
         };
         const deleted = victims.map((o) => ctx.objects.remove(t, nameIn(o, "namespace"), nameIn(o, "name")));
-        send(res, op, 200, { kind: `${t.kind}List`, apiVersion: groupVersion(t), metadata: {}, items: deleted.map((o) => listItem(t, o, rep)) });
+        reply(200, { kind: `${t.kind}List`, apiVersion: groupVersion(t), metadata: {}, items: deleted.map((o) => listItem(t, o, rep)) });
         return;
       }
     }
@@ -230,6 +240,13 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
             : resourceList(ctx.objects.registry, r.group, r.version);
     if (doc === undefined) throw new KubeStatusError(404, "NotFound", "the server could not find the requested resource");
     send(res, op, 200, doc);
+  };
+
+  /** Whoever the bearer token names, without refusing anyone: only for the wording of an injected 403. */
+  const tokenUser = (req: IncomingMessage): UserInfo | undefined => {
+    const token = bearer(req);
+    const check = token === undefined ? undefined : ctx.tokens.check(token);
+    return check?.ok === true ? check.user : undefined;
   };
 
   /**
@@ -254,15 +271,22 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
     const r = route(ctx.objects.registry, method, url.pathname, watch);
     const op = operationName(r);
 
-    const faulted = await answerFault(ctx.faults, op, res, {
-      record: (outcome) => ctx.counters.record(op, outcome),
-      throttled: (retryAfterSeconds) =>
-        sendJson(res, 429, failureStatus(429, "TooManyRequests", "Too many requests, please try again later.", { retryAfterSeconds }), {
-          "retry-after": String(retryAfterSeconds),
-        }),
-      failed: () => sendJson(res, 500, failureStatus(500, "InternalError", "Internal error occurred: injected fault")),
-    });
+    // Go's net/http stamps every answer; from the emulator's clock, so a clock offset shows on the wire.
+    res.setHeader("date", new Date(ctx.nowMs()).toUTCString());
+    const faulted = await answerFault(
+      ctx.faults,
+      op,
+      res,
+      kubeFaultReplies(res, { route: r, method, path: url.pathname, user: () => tokenUser(req), record: (outcome) => ctx.counters.record(op, outcome) }),
+    );
     if (faulted) return;
+    // Write faults are decided where the write happens (after authentication and RBAC, as etcd's precondition check comes last).
+    let lost = false;
+    const reply: Reply = (code, payload, headers = {}) => {
+      if (!lost) return send(res, op, code, payload, headers);
+      ctx.counters.record(op, "lost");
+      dropConnection(res);
+    };
 
     try {
       if (r.kind === "public") {
@@ -285,10 +309,15 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
           }),
         );
         const attrs = { verb: r.verb, group: r.type.group, resource: r.type.plural, subresource: r.subresource, namespace: r.namespace ?? "", name: r.name };
-        if (ctx.enforceRbac && !ctx.rbac.authorizeResource(user, attrs).allowed)
-          throw new KubeStatusError(403, "Forbidden", forbiddenMessage(user, attrs), { ...(r.name !== "" ? { name: r.name } : {}), ...(r.type.group !== "" ? { group: r.type.group } : {}), kind: r.type.plural });
+        if (ctx.enforceRbac && !ctx.rbac.authorizeResource(user, attrs).allowed) throw forbidden(r, user, method, url.pathname);
         if ((r.verb === "patch" || r.verb === "update") && r.name !== "") await holdWrite(`${r.namespace ?? ""}/${r.name}`, query);
-        serveResource(req, res, body, r, query, op);
+        if (WRITE_VERBS.has(r.verb) && !r.type.virtual) {
+          const decision = ctx.faults.decideWrite(op, { canConflict: CONFLICTING_VERBS.has(r.verb) });
+          // A missing object is the 404 the write would get anyway: a conflict needs something to conflict with.
+          if (decision.kind === "conflict" && ctx.objects.find(r.type, r.namespace ?? "", r.name) !== undefined) throw conflict(r.type.plural, r.type.group, r.name);
+          lost = decision.kind === "lostResponse";
+        }
+        serveResource(req, res, body, r, query, op, reply);
         return;
       }
       if (ctx.enforceRbac && !ctx.rbac.authorizePath(user, { verb: method.toLowerCase(), path: url.pathname }).allowed)
@@ -302,7 +331,7 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
         res.destroy();
         return;
       }
-      send(res, op, err.code, err.toStatus());
+      reply(err.code, err.toStatus());
     }
   };
 }

@@ -11,6 +11,7 @@ import { writeKubeconfigFile, renderKubeconfig, type KubeconfigOptions } from ".
 import { metaOf, ObjectApi } from "./objects.js";
 import { RbacEvaluator } from "./rbac.js";
 import { builtInResourceTypes, ResourceRegistry, resourceKey, type ResourceType } from "./resources.js";
+import { kubeOperationNames } from "./routes.js";
 import { ObjectStore } from "./store.js";
 import { createSelfSignedServingCertificate } from "../common/certificates.js";
 import { TokenAuthority, type IssueOptions, type UserInfo } from "./tokens.js";
@@ -55,7 +56,10 @@ export interface KubeEmulatorOptions {
    * skipped (which kubeconfigs for `tls: false` therefore say).
    */
   tls?: boolean;
+  /** Used as given (its operation names unchecked unless it was built with them); by default one that knows kubeOperationNames(). */
   faults?: FaultInjector;
+  /** Randomness for fault decisions of the default injector (deterministic tests). */
+  random?: () => number;
   counters?: CallCounters;
 }
 
@@ -133,10 +137,11 @@ function typeOf(registry: ResourceRegistry, gvr: GroupVersionResource): Resource
 
 /** Starts the emulator on loopback (free port by default). I/O: listens; close() ends watches and connections. */
 export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Promise<KubeEmulator> {
-  const nowMs = options.nowMs ?? Date.now;
-  const faults = options.faults ?? new FaultInjector();
-  const counters = options.counters ?? new CallCounters();
   const registry = new ResourceRegistry(builtInResourceTypes());
+  const faults = options.faults ?? new FaultInjector(options.random, kubeOperationNames(registry));
+  // Token lifetimes, timestamps and the Date header follow the emulator's clock, fault offset included.
+  const nowMs = faults.offsetClock(options.nowMs ?? Date.now);
+  const counters = options.counters ?? new CallCounters();
   const store = new ObjectStore(options.historyLimit ?? 10_000);
   const objects = new ObjectApi(store, registry, upstreamSchema(), nowMs);
   const saType = typeOf(registry, { group: "", version: "v1", resource: "serviceaccounts" });
@@ -175,6 +180,7 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     serverAddress: () => address,
     onRequest: () => requests++,
     heldWriteMs: (key) => held.get(key) ?? 0,
+    nowMs,
     onAudit: (event) => {
       if (audit.push(event) > AUDIT_LIMIT) audit.splice(0, audit.length - AUDIT_LIMIT);
     },

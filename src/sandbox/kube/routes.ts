@@ -89,3 +89,13 @@ export function operationName(r: Route): string {
       return "unknown";
   }
 }
+
+/**
+ * Every name `operationName` can give, for validating fault settings: each served verb of each
+ * resource (`patch upstreams`), plus `discovery`, `version`, `health` and `unknown`. Sorted.
+ */
+export function kubeOperationNames(registry: ResourceRegistry): string[] {
+  const names = new Set(["discovery", "version", "health", "unknown"]);
+  for (const t of registry.types) for (const verb of t.verbs) names.add(`${verb} ${t.plural}`);
+  return [...names].sort();
+}

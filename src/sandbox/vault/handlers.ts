@@ -82,6 +82,17 @@ function authorize(route: Route, ctx: RequestContext): void {
   if (route.sudo && !acl.allows(ctx.path, "sudo")) throw aclDenied();
 }
 
+/**
+ * An injected refusal in the words real Vault uses: a login (or any route without a token) is the
+ * auth method's bare `permission denied`; a token route is refused as a removed policy refuses it
+ * (403) or, for 401, as a revoked or expired token is. Vault has no 401: a credential it does not
+ * accept is also 403, `invalid token`.
+ */
+function deniedError(route: Route | undefined, status: 401 | 403): VaultError {
+  if (route?.auth === "none") return permissionDenied();
+  return status === 401 ? invalidToken() : aclDenied();
+}
+
 /** Headers real Vault puts on every /v1 answer: no caching, and the namespace header echoed back when one was sent. */
 function commonHeaders(req: IncomingMessage): Record<string, string> {
   const namespace = req.headers["x-vault-namespace"];
@@ -111,6 +122,19 @@ function goJson(body: unknown, newline: boolean): string {
   return `${JSON.stringify(body).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`)}${newline ? "\n" : ""}`;
 }
 
+/** Writes a reply as Vault's HTTP layer does: common headers, Go's JSON, no body for 204 or HEAD. */
+function writeReply(req: IncomingMessage, res: ServerResponse, reply: VaultReply): void {
+  const headers = { ...commonHeaders(req), ...(reply.headers ?? {}) };
+  if (reply.status === 204 || req.method === "HEAD" || reply.body === undefined) {
+    res.writeHead(reply.status, headers);
+    res.end();
+    return;
+  }
+  const text = goJson(reply.body, reply.withStatusCode !== true);
+  res.writeHead(reply.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
+  res.end(text);
+}
+
 /**
  * Builds the HTTP handler over `state`. Namespaces: Vault Community Edition ignores
  * `X-Vault-Namespace` (everything is the root namespace) and only echoes the header back, and so
@@ -129,23 +153,21 @@ export function createVaultHandler(state: VaultState, faults: FaultInjector, cou
     const route = !url.pathname.startsWith("/v1/") ? undefined : (rawHttpRoute(ctx) ?? (op ? (resolveRoute(ctx) ?? unknownRoute(path)) : undefined));
     const operation = route?.operation ?? "unknown";
 
+    // Go's net/http stamps every answer with the server's clock (fault offset included).
+    res.setHeader("date", new Date(state.clock()).toUTCString());
     const faulted = await answerFault(faults, operation, res, {
       record: (outcome) => counters.record(operation, outcome),
       throttled: (retryAfterSeconds) => sendJson(res, 429, { errors: [`request path "${path}": rate limit quota exceeded`] }, { "retry-after": String(retryAfterSeconds) }),
       failed: () => sendJson(res, 500, { errors: ["internal error"] }),
+      denied: (status) => {
+        const refusal = deniedError(route, status);
+        writeReply(req, res, { status: refusal.status, body: { errors: refusal.errors } });
+      },
     });
     if (faulted) return;
 
     const reply = await answer(route, ctx, req, raw);
     counters.record(operation, outcomeOf(reply.status));
-    const headers = { ...commonHeaders(req), ...(reply.headers ?? {}) };
-    if (reply.status === 204 || method === "HEAD" || reply.body === undefined) {
-      res.writeHead(reply.status, headers);
-      res.end();
-      return;
-    }
-    const text = goJson(reply.body, reply.withStatusCode !== true);
-    res.writeHead(reply.status, { "content-type": "application/json", "content-length": String(Buffer.byteLength(text)), ...headers });
-    res.end(text);
+    writeReply(req, res, reply);
   };
 }

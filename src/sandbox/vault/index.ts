@@ -8,6 +8,7 @@ import type { SandboxServer } from "../common/http-server.js";
 import type { AppRoleConfig, KubernetesRoleConfig, TokenReviewer } from "./auth-methods.js";
 import { createVaultHandler } from "./handlers.js";
 import { applyVaultSeed } from "./seed.js";
+import { VAULT_OPERATIONS } from "./operations.js";
 import { listenVault } from "./server.js";
 import { VaultState } from "./vault-state.js";
 
@@ -69,14 +70,15 @@ async function loadPolicies(dir: string): Promise<Array<{ name: string; hcl: str
 
 /** Starts a Vault emulator listening on `host:port`. Reads `policiesDir` (I/O); throws HclParseError when a policy file is bad. */
 export async function createVaultEmulator(options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
+  const faults = new FaultInjector(options.random, VAULT_OPERATIONS);
   const state = new VaultState({
     rootToken: options.rootToken ?? `hvs.${randomBytes(18).toString("base64url")}`,
-    clock: options.clock ?? Date.now,
+    // The server's clock, fault offset included: absolute times it reports move; TTLs, being relative, do not.
+    clock: faults.offsetClock(options.clock ?? Date.now),
     tokenReviewer: options.tokenReviewer,
     kvMounts: options.kvMounts,
   });
   if (options.policiesDir !== undefined) for (const p of await loadPolicies(options.policiesDir)) state.policies.write(p.name, p.hcl);
-  const faults = new FaultInjector(options.random);
   const counters = new CallCounters();
   const server = await listenVault(createVaultHandler(state, faults, counters), {
     ...(options.host === undefined ? {} : { host: options.host }),

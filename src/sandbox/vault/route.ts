@@ -1,6 +1,7 @@
 // Shapes shared by the route tables: the parsed request, a route's contract, replies and Vault's JSON envelope.
 import { randomUUID } from "node:crypto";
 import type { Capability } from "./hcl.js";
+import type { VaultOperationName } from "./operations.js";
 import type { TokenEntry } from "./tokens.js";
 import type { VaultState } from "./vault-state.js";
 
@@ -22,8 +23,8 @@ export interface RequestContext {
 }
 
 export interface Route {
-  /** Name used for fault targeting and call counters, e.g. `kv read`. */
-  operation: string;
+  /** Name used for fault targeting and call counters, e.g. `kv read`; VAULT_OPERATIONS lists them all. */
+  operation: VaultOperationName;
   /** "none": unauthenticated (health, login); "token": a live token and the ACL are required. */
   auth: "none" | "token";
   /**

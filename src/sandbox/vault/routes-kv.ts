@@ -1,6 +1,7 @@
 // KV secret engine routes: version 2 (`data/`, `metadata/`, `delete/`, `undelete/`, `destroy/`) and version 1.
 import { CasMismatchError, type KvSecret, type KvV1Store, type KvV2Store, type KvVersion, type SecretData } from "./kv-store.js";
 import { badRequest, done, envelope, isoTime, noContent, notFound, ok, versionList, type RequestContext, type Route, type VaultReply } from "./route.js";
+import type { VaultOperationName } from "./operations.js";
 
 function isObject(value: unknown): value is SecretData {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -94,7 +95,7 @@ export function kvV2Route(ctx: RequestContext, store: KvV2Store, rest: string): 
   const path = slash < 0 ? "" : rest.slice(slash + 1);
   const exists = (): boolean => store.get(path) !== undefined;
   const now = (): number => ctx.state.clock();
-  const route = (operation: string, handle: (c: RequestContext) => VaultReply, withExists = false): Route => ({ operation, auth: "token", handle, ...(withExists ? { exists } : {}) });
+  const route = (operation: VaultOperationName, handle: (c: RequestContext) => VaultReply, withExists = false): Route => ({ operation, auth: "token", handle, ...(withExists ? { exists } : {}) });
   switch (`${sub}:${ctx.op}`) {
     case "data:read":
       return route("kv read", (c) => readData(store, path, c));

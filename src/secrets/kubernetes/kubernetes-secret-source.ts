@@ -1,10 +1,12 @@
 // KubernetesSecretSource: reads referenced Secrets by name, caches them, and learns of rotation from a metadata-only watch fed by the controller.
 import type { Logger } from "pino";
 import type { SecretMaterial } from "../../model/credentials.js";
-import { SecretNotFoundError, SecretSourceUnavailableError, toCredbrokerError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, DependencyCallError, SecretNotFoundError, SecretSourceUnavailableError, toCredbrokerError } from "../../model/errors.js";
 import { isObject } from "../../model/fields.js";
 import { nameOf, resourceVersionOf } from "../../model/object-meta.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
+import { createSystemClock } from "../../runtime/clock.js";
+import { NotAuthorizedStreak } from "../../runtime/failure-streak.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
 import { ChangeListeners, refKey } from "../change-listeners.js";
@@ -19,6 +21,23 @@ export interface KubernetesSecretSourceOptions {
   cacheSize: number;
   logger: Logger;
   telemetry: SecretsTelemetry;
+  /**
+   * The Kubernetes refusal streak (401/403 to the broker's own identity), shared with the broker's
+   * other Kubernetes calls when the caller has one; by default the source keeps its own.
+   */
+  refusals?: NotAuthorizedStreak;
+}
+
+/** The Kubernetes refusal streak: logged and counted once per streak, its fix the broker's RBAC or token. */
+export function kubernetesRefusals(deps: { logger: Logger; telemetry: SecretsTelemetry; now?: () => number }): NotAuthorizedStreak {
+  const clock = createSystemClock();
+  return new NotAuthorizedStreak({
+    dependency: "kubernetes",
+    logger: deps.logger,
+    counter: deps.telemetry.notAuthorizedStreaks,
+    now: deps.now ?? (() => clock.monotonicNow()),
+    fix: "grant the broker's ServiceAccount what deploy/base/rbac.yaml grants (get, list, watch on secrets), or give it a valid token; an upstream that may not use a secret is refused by secrets.refPolicy, not by RBAC",
+  });
 }
 
 /** Watch event types as the API server sends them; `handleSecretEvent` ignores BOOKMARK, ERROR and anything else. */
@@ -35,15 +54,20 @@ export class KubernetesSecretSource implements SecretSource {
   private readonly listeners: ChangeListeners;
   /** Secrets being read now, with the last watch event about them meanwhile (so a stale read is not cached). */
   private readonly reads = new Map<string, { readers: number; events: number; lastVersion: string | null }>();
+  private readonly refusals: NotAuthorizedStreak;
 
   constructor(private readonly options: KubernetesSecretSourceOptions) {
     this.cache = new SecretCache(options.cacheSize, "kubernetes", options.telemetry);
+    this.refusals = options.refusals ?? kubernetesRefusals(options);
     this.listeners = new ChangeListeners(options.logger);
   }
 
   /**
-   * GETs the Secret (cached unless `fresh`). Throws SecretNotFoundError, SecretDeniedError
-   * (KubernetesDenied), SecretSourceUnavailableError or ValidationError(SecretMalformed) naming the key.
+   * GETs the Secret (cached unless `fresh`). Throws SecretNotFoundError, BrokerNotAuthorizedError
+   * (401/403: the broker's token or RBAC, transient, never a verdict), SecretSourceUnavailableError,
+   * CredbrokerError(InternalError) for another 4xx (the broker asked wrongly), or
+   * ValidationError(SecretMalformed) naming the key. A refused read drops the cached copy, so until
+   * the broker is authorized again every resolve asks the API server and says it was refused.
    */
   async resolve(request: SecretRequest): Promise<ResolvedSecret> {
     const { ref, expected } = request;
@@ -62,6 +86,7 @@ export class KubernetesSecretSource implements SecretSource {
         try {
           secret = await this.options.reader.read(ref.namespace, ref.name);
         } catch (err) {
+          this.noteAuthorization(ref, err);
           if (err instanceof SecretNotFoundError && read.overtaken()) {
             if (attempt < 2) continue;
             throw new SecretSourceUnavailableError(`Kubernetes Secret ${ref.namespace}/${ref.name} kept changing while it was read`);
@@ -71,6 +96,7 @@ export class KubernetesSecretSource implements SecretSource {
         } finally {
           read.end();
         }
+        this.refusals.authorized(refKey(ref));
         version = (isObject(secret) ? resourceVersionOf(secret) : undefined) ?? "";
         if (!read.overtaken(version)) break;
         this.cache.markStale(ref, null);
@@ -88,6 +114,20 @@ export class KubernetesSecretSource implements SecretSource {
     } catch (err) {
       throw toCredbrokerError(err, `Kubernetes Secret ${ref.namespace}/${ref.name}`);
     }
+  }
+
+  /** A refusal joins the streak and drops the cached copy; a 404 is an answer the broker was authorized to get. */
+  private noteAuthorization(ref: SecretRef, err: unknown): void {
+    const subject = refKey(ref);
+    if (err instanceof SecretNotFoundError) {
+      this.refusals.authorized(subject);
+      return;
+    }
+    if (!(err instanceof BrokerNotAuthorizedError)) return;
+    const status = err.cause instanceof DependencyCallError ? err.cause.status : undefined;
+    this.refusals.refused({ operation: "get secret", subject, status, why: err.message });
+    const entry = this.cache.peek(ref);
+    if (entry !== undefined) this.cache.markStale(ref, entry.version);
   }
 
   onChange(listener: (ref: SecretRef) => void): () => void {
@@ -164,8 +204,14 @@ export class KubernetesSecretSource implements SecretSource {
 export function createKubernetesSecretSource(
   kubeConfig: KubeConfig,
   settings: { cacheSize: number; requestTimeoutMs?: number },
-  deps: { logger: Logger; telemetry: SecretsTelemetry },
+  deps: { logger: Logger; telemetry: SecretsTelemetry; refusals?: NotAuthorizedStreak },
 ): KubernetesSecretSource {
   const reader = createKubernetesSecretReader(kubeConfig, { requestTimeoutMs: settings.requestTimeoutMs ?? 10_000 });
-  return new KubernetesSecretSource({ reader, cacheSize: settings.cacheSize, logger: deps.logger.child({ component: "kubernetes-secrets" }), telemetry: deps.telemetry });
+  return new KubernetesSecretSource({
+    reader,
+    cacheSize: settings.cacheSize,
+    logger: deps.logger.child({ component: "kubernetes-secrets" }),
+    telemetry: deps.telemetry,
+    ...(deps.refusals === undefined ? {} : { refusals: deps.refusals }),
+  });
 }

@@ -1,6 +1,7 @@
 // Reads one Kubernetes Secret by name through client-node, with a timeout, mapping failures to the secret-source errors.
 import { ApiException, CoreV1Api, Observable, type KubeConfig, type ObservableMiddleware } from "@kubernetes/client-node";
-import { CredbrokerError, DependencyCallError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, DependencyCallError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { kubeRefusalHint, refusesBroker } from "../../runtime/kube/kube-request.js";
 
 /** Reads a Secret object by namespace and name. I/O; throws the secret-source errors only. */
 export interface KubernetesSecretReader {
@@ -16,8 +17,11 @@ function networkCode(err: unknown, depth = 0): string | undefined {
 }
 
 /**
- * Classifies a failed Secret read. Pure. 404 → SecretNotFoundError; 401/403 → SecretDeniedError
- * (KubernetesDenied: the broker's RBAC); 429, 5xx, timeouts and network errors → SecretSourceUnavailableError.
+ * Classifies a failed Secret read. Pure. Only a 404 is about the Secret (SecretNotFoundError, a
+ * verdict). 401/403 refuse the broker's own identity (its token, its RBAC): BrokerNotAuthorizedError,
+ * transient, naming what to fix. Another 4xx means the broker asked wrongly (a kubeconfig pointing
+ * at something that is not an API server, a proxy in between): InternalError, transient, naming
+ * the status and the setting. 429, 5xx, timeouts and network errors → SecretSourceUnavailableError.
  */
 export function classifyKubernetesError(err: unknown, subject: string): CredbrokerError {
   if (err instanceof CredbrokerError) return err;
@@ -25,9 +29,9 @@ export function classifyKubernetesError(err: unknown, subject: string): Credbrok
     const status = err.code;
     const cause = new DependencyCallError("Kubernetes", status, undefined);
     if (status === 404) return new SecretNotFoundError(`Kubernetes Secret ${subject} not found`, { cause });
-    if (status === 401 || status === 403) return new SecretDeniedError(`reading Kubernetes Secret ${subject}: forbidden for the broker's service account`, { reason: "KubernetesDenied", cause });
+    if (refusesBroker(status)) return new BrokerNotAuthorizedError(`reading Kubernetes Secret ${subject}: HTTP ${status}: ${kubeRefusalHint(status)} (get on secrets)`, { cause });
     if (status === 429 || status >= 500) return new SecretSourceUnavailableError(`reading Kubernetes Secret ${subject}: API server answered HTTP ${status}`, { cause });
-    return new SecretDeniedError(`reading Kubernetes Secret ${subject}: API server refused the request (HTTP ${status})`, { reason: "KubernetesDenied", cause });
+    return new CredbrokerError("InternalError", `reading Kubernetes Secret ${subject}: the API server rejected the broker's request (HTTP ${status}); not a verdict on the Secret: check that kubernetes.kubeconfig points at the API server, without a proxy rewriting requests`, { cause, retryable: true });
   }
   const code = networkCode(err);
   const cause = new DependencyCallError("Kubernetes", undefined, code);

@@ -1,6 +1,6 @@
 // Vault auth methods (token file, kubernetes, approle): how one login is performed, re-reading credentials from files every time.
 import { readFile } from "node:fs/promises";
-import { SecretDeniedError, SecretSourceUnavailableError, ValidationError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, SecretSourceUnavailableError, ValidationError } from "../../model/errors.js";
 import type { VaultAuthResult, VaultClient } from "./vault-client.js";
 
 export type VaultAuthMethod = "token" | "kubernetes" | "approle";
@@ -70,7 +70,8 @@ export function createVaultAuth(settings: VaultAuthSettings, readTextFile: ReadT
             const info = await client.lookupSelf(token);
             return { token, leaseDurationSeconds: info.ttlSeconds, renewable: info.renewable };
           } catch (err) {
-            if (err instanceof SecretDeniedError) throw new SecretDeniedError("the token in vault.tokenFile is not valid", { reason: "VaultDenied", cause: err });
+            // Not a login failure but the broker's own token refused: transient, never a verdict, and the file is re-read at the next try.
+            if (err instanceof BrokerNotAuthorizedError) throw new BrokerNotAuthorizedError("the token in vault.tokenFile is not valid (Vault refused its lookup-self): write a live token to the file", { cause: err });
             throw err;
           }
         },

@@ -1,7 +1,7 @@
 // The Vault token lifecycle for one auth configuration: single-flight login, renewal at ~2/3 TTL, re-login, revoke on stop.
 import type { Logger } from "pino";
 import type { Clock, Random, TimerHandle } from "../../runtime/clock.js";
-import { SecretDeniedError, SecretSourceUnavailableError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, SecretSourceUnavailableError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { VaultAuth } from "./auth.js";
 import type { VaultAuthResult, VaultClient } from "./vault-client.js";
@@ -79,9 +79,10 @@ export class TokenManager {
   }
 
   /**
-   * Runs `request` with a live token. When Vault denies it, lookup-self tells a dead token (revoked,
-   * expired early) from a policy denial: a dead token is replaced by one new login (shared with
-   * concurrent callers) and the request is retried once; a policy denial is rethrown. Throws what
+   * Runs `request` with a live token. When Vault refuses it (401/403, BrokerNotAuthorizedError),
+   * lookup-self tells a dead token (revoked, expired early) from a policy denial: a dead token is
+   * replaced by one new login (shared with concurrent callers) and the request is retried once; a
+   * policy denial is rethrown (still BrokerNotAuthorized: the broker's policy, never a verdict). Throws what
    * `request` throws, or the login's errors.
    */
   async run<T>(request: (token: string) => Promise<T>): Promise<T> {
@@ -89,7 +90,7 @@ export class TokenManager {
     try {
       return await request(token);
     } catch (err) {
-      if (!(err instanceof SecretDeniedError) || this.stopping !== undefined) throw err;
+      if (!(err instanceof BrokerNotAuthorizedError) || this.stopping !== undefined) throw err;
       if (await this.tokenIsAlive(token)) throw err;
       this.options.logger.info({ auth: this.options.auth.key }, "Vault no longer accepts the token; logging in again");
       this.forget(token);
@@ -167,13 +168,16 @@ export class TokenManager {
 
   /**
    * Records a failed login and returns what callers see. A refusal (403 and every other 4xx) is
-   * about the broker, never an upstream's secret, so it becomes VaultLoginError (transient); an
-   * outage stays SecretSourceUnavailable. The first failure of a streak is logged and counted.
+   * about the broker, never an upstream's secret, so it is VaultLoginError (transient); an outage
+   * stays SecretSourceUnavailable, and a `vault.tokenFile` token Vault refuses stays
+   * BrokerNotAuthorized. The first failure of a streak is logged and counted.
    */
   private loginFailed(err: unknown): CredbrokerError {
     const { auth, clock, logger, random, telemetry } = this.options;
     const cause = toCredbrokerError(err, `Vault ${auth.method} login`);
-    const error = cause.retryable
+    // classifyVaultError already calls a refused login VaultLoginError; it gains what to look at here.
+    const refused = cause instanceof VaultLoginError || !cause.retryable;
+    const error = !refused
       ? cause
       : new VaultLoginError(
           `${cause.message}: the broker cannot log in to Vault (${auth.key})${auth.method === "kubernetes" ? "; Vault's Kubernetes auth also answers so when its TokenReview fails" : ""}`,
@@ -238,7 +242,7 @@ export class TokenManager {
       this.scheduleRenewal(held, capped);
     } catch (err) {
       if (this.held !== held || this.stopping !== undefined) return;
-      if (err instanceof SecretDeniedError) {
+      if (err instanceof BrokerNotAuthorizedError) {
         logger.info({ auth: auth.key }, "Vault refused to renew the token; logging in again");
         this.forget(held.token);
         await this.backgroundLogin();
@@ -298,7 +302,7 @@ export class TokenManager {
         .then(
           () => true,
           (err: unknown) => {
-            if (err instanceof SecretDeniedError) return false;
+            if (err instanceof BrokerNotAuthorizedError) return false;
             throw err;
           },
         )

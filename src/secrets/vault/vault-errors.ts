@@ -1,5 +1,5 @@
 // Maps whatever node-vault or the network threw into the secret-source errors, without copying bodies, tokens or messages.
-import { CredbrokerError, DependencyCallError, SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, DependencyCallError, SecretNotFoundError, SecretSourceUnavailableError } from "../../model/errors.js";
 
 /**
  * The broker could not log in to Vault (any status, 403 included: Vault's Kubernetes auth answers
@@ -48,11 +48,26 @@ function codeOf(err: unknown): string | undefined {
   return cause === err ? undefined : codeOf(cause);
 }
 
+/** What the operator should fix when Vault refuses the broker's token for `operation` on `subject`. */
+function refusalHint(operation: VaultOperation, subject: string): string {
+  if (operation === "read") return `the broker's Vault token may not read ${subject}: grant "read" on this path in the broker's Vault policy (policies/credbroker.hcl), or check that the token is still valid`;
+  return `Vault does not accept the broker's token for ${subject} (revoked, expired, or without Vault's "default" policy)`;
+}
+
+/** The settings that decide what a request looks like, named when Vault rejects one as malformed. */
+function requestSettings(operation: VaultOperation): string {
+  return operation === "read" ? "vault.address, vault.namespace, vault.kvMount, vault.kvVersion, vault.rootKey and vault.pathTemplate" : "vault.address and vault.namespace";
+}
+
 /**
  * Classifies a failed Vault call. Pure. `subject` names what was asked for (a path or the auth
- * mount, never a value). 403 → SecretDeniedError(VaultDenied); 404 → SecretNotFoundError;
- * 429, 412, 5xx (503 sealed included), timeouts, refused or reset connections → SecretSourceUnavailableError;
- * other 4xx → SecretDeniedError naming the status (Vault refused the request as configured).
+ * mount, never a value). Only a 404 is about the secret (SecretNotFoundError, a verdict; Vault's
+ * deleted and destroyed versions are found in the payload). 401/403 refuse the broker's own token
+ * (its policy, its validity) → BrokerNotAuthorizedError, transient, naming the policy to fix. 429,
+ * 412, 5xx (503 sealed included), timeouts, refused or reset connections → SecretSourceUnavailableError.
+ * Another 4xx (400, 405, 409, 422...) means the broker asked wrongly (its path settings, a proxy) →
+ * InternalError, transient, naming the status and the settings. On the login path every refusal
+ * (any 4xx but 429/412) is VaultLoginError: the broker cannot log in, never a verdict either.
  */
 export function classifyVaultError(err: unknown, operation: VaultOperation, subject: string): CredbrokerError {
   if (err instanceof CredbrokerError) return err;
@@ -61,12 +76,13 @@ export function classifyVaultError(err: unknown, operation: VaultOperation, subj
   const cause = new DependencyCallError("Vault", status, code);
   const what = `Vault ${operation} ${subject}`;
   if (status !== undefined) {
-    if (status === 403 || status === 401) return new SecretDeniedError(`${what}: permission denied`, { reason: "VaultDenied", cause });
-    if (status === 404) return new SecretNotFoundError(`${what}: not found`, { cause });
     if (status === 429) return new SecretSourceUnavailableError(`${what}: rate limited by Vault`, { cause });
     if (status === 503) return new SecretSourceUnavailableError(`${what}: Vault is sealed or in standby`, { cause });
     if (status >= 500 || status === 412) return new SecretSourceUnavailableError(`${what}: Vault answered HTTP ${status}`, { cause });
-    return new SecretDeniedError(`${what}: Vault refused the request (HTTP ${status})`, { reason: "VaultDenied", cause });
+    if (operation === "login") return new VaultLoginError(`${what}: ${status === 401 || status === 403 ? "permission denied" : `Vault refused the login (HTTP ${status})`}`, { cause });
+    if (status === 403 || status === 401) return new BrokerNotAuthorizedError(`${what}: permission denied (HTTP ${status}): ${refusalHint(operation, subject)}`, { cause });
+    if (status === 404) return new SecretNotFoundError(`${what}: not found`, { cause });
+    return new CredbrokerError("InternalError", `${what}: Vault rejected the broker's request (HTTP ${status}); not a verdict on the secret: check ${requestSettings(operation)}`, { cause, retryable: true });
   }
   if (code !== undefined) {
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code.includes("TIMEOUT")) return new SecretSourceUnavailableError(`${what}: timed out`, { cause });
@@ -78,7 +94,7 @@ export function classifyVaultError(err: unknown, operation: VaultOperation, subj
 
 /** The telemetry result label for an error from classifyVaultError. */
 export function resultOf(err: CredbrokerError): VaultResult {
-  if (err.reason === "VaultDenied" || err.reason === "KubernetesDenied") return "denied";
+  if (err.reason === "BrokerNotAuthorized" || err.reason === "VaultLoginFailed") return "denied";
   if (err.reason === "SecretNotFound") return "not_found";
   if (err.reason === "SecretSourceUnavailable") return "unavailable";
   return "error";

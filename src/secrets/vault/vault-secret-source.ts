@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import { createSystemClock, type Clock, type Random, type TimerHandle } from "../../runtime/clock.js";
 import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import type { SecretMaterial } from "../../model/credentials.js";
-import { SecretNotFoundError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
+import { BrokerNotAuthorizedError, DependencyCallError, SecretNotFoundError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
+import { NotAuthorizedStreak } from "../../runtime/failure-streak.js";
 import { parseVaultKv1Payload, parseVaultPayload } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
@@ -27,6 +28,19 @@ export interface VaultSecretSourceOptions {
   telemetry: SecretsTelemetry;
   /** Reads in flight at once while polling; default 4, so a large cache does not flood Vault. */
   pollConcurrency?: number;
+  /** The Vault refusal streak (401/403 to the broker's token); by default the source keeps its own. */
+  refusals?: NotAuthorizedStreak;
+}
+
+/** The Vault refusal streak: logged and counted once per streak, its fix the broker's Vault policy or token. */
+export function vaultRefusals(deps: { logger: Logger; telemetry: SecretsTelemetry; clock: Clock }): NotAuthorizedStreak {
+  return new NotAuthorizedStreak({
+    dependency: "vault",
+    logger: deps.logger,
+    counter: deps.telemetry.notAuthorizedStreaks,
+    now: () => deps.clock.monotonicNow(),
+    fix: 'grant "read" on the secret paths in the Vault policy of the broker\'s role (policies/credbroker.hcl), or give it a valid token (vault.tokenFile); an upstream that may not use a secret is refused by secrets.refPolicy, not by a Vault policy',
+  });
 }
 
 /** A SecretSource over Vault KV v1 or v2. One instance holds one token (one auth configuration). */
@@ -41,9 +55,11 @@ export class VaultSecretSource implements SecretSource {
   private state: "new" | "started" | "stopped" = "new";
   /** Set while Vault cannot answer (down, sealed, no login): from the first failed read to the next answer. */
   private outage: { sinceMs: number } | undefined;
+  private readonly refusals: NotAuthorizedStreak;
 
   constructor(private readonly options: VaultSecretSourceOptions) {
     this.cache = new SecretCache(options.cacheSize, "vault", options.telemetry);
+    this.refusals = options.refusals ?? vaultRefusals(options);
     this.listeners = new ChangeListeners(options.logger);
   }
 
@@ -51,9 +67,12 @@ export class VaultSecretSource implements SecretSource {
    * Reads `<path of ref>` with the managed token (cached unless `fresh`, and unless Vault is in an
    * outage: then every resolve asks Vault, so the status says "unavailable" for as long as it
    * lasts and the first answer ends it). Throws SecretNotFoundError (absent, deleted or destroyed),
-   * SecretDeniedError(VaultDenied), SecretSourceUnavailableError (sealed, down, timeout,
-   * throttled), VaultLoginError (the broker cannot log in) or ValidationError(SecretMalformed)
-   * naming the key. An outage's errors say since when, and when the cached copy (not used) was read.
+   * BrokerNotAuthorizedError (401/403: the broker's policy or token, transient, never a verdict),
+   * SecretSourceUnavailableError (sealed, down, timeout, throttled), VaultLoginError (the broker
+   * cannot log in), CredbrokerError(InternalError) for another 4xx (the broker asked wrongly), or
+   * ValidationError(SecretMalformed) naming the key. An outage's errors say since when, and when
+   * the cached copy (not used) was read. A refused read drops that secret's cached copy (it alone:
+   * a policy may refuse one path and grant the others), so its resolves ask Vault until it is granted.
    */
   async resolve(request: SecretRequest): Promise<ResolvedSecret> {
     const { ref, expected } = request;
@@ -69,6 +88,7 @@ export class VaultSecretSource implements SecretSource {
         response = await this.read(path);
       } catch (err) {
         if (err instanceof SecretNotFoundError) this.cache.rememberAbsent(ref, location);
+        if (err instanceof BrokerNotAuthorizedError) this.dropMaterial(ref);
         throw this.outageError(err, ref);
       }
       const version = this.versionOf(response);
@@ -112,8 +132,10 @@ export class VaultSecretSource implements SecretSource {
 
   /**
    * Re-reads every cached secret once and notifies listeners of those whose version changed or
-   * that disappeared (or appeared, for ones looked up while absent). Unavailable or denied reads
-   * keep the cached state. I/O; never throws. Exposed for tests and for a forced resync.
+   * that disappeared (or appeared, for ones looked up while absent). Unavailable reads keep the
+   * cached state; a refused read (401/403) drops the material and notifies once, so the upstreams
+   * say they are not authorized rather than rest on the old copy. I/O; never throws. Exposed for
+   * tests and for a forced resync.
    */
   async pollOnce(): Promise<void> {
     // Once stopped, the remaining entries are passed over without a read.
@@ -133,6 +155,15 @@ export class VaultSecretSource implements SecretSource {
     try {
       version = this.versionOf(await this.read(path));
     } catch (err) {
+      if (err instanceof BrokerNotAuthorizedError) {
+        // The copy can no longer be read: its upstreams are looked at once more and say so, instead
+        // of resting on a copy a revoked grant would no longer give. Told once, not at every poll.
+        if (this.cache.peek(entry.ref) === entry && entry.materials.size > 0) {
+          this.dropMaterial(entry.ref);
+          this.listeners.notify(entry.ref);
+        }
+        return;
+      }
       if (!(err instanceof SecretNotFoundError)) {
         this.options.logger.debug({ err, location: entry.location }, "Vault poll read failed; keeping the cached secret");
         return;
@@ -159,18 +190,33 @@ export class VaultSecretSource implements SecretSource {
     }, this.options.settings.pollIntervalMs);
   }
 
-  /** One read; it also keeps the outage state: a retryable failure starts (or continues) it, any answer ends it. */
+  /**
+   * One read; it also keeps the outage state and the refusal streak. Vault not answering (down,
+   * sealed, no login) starts or continues the outage; any answer ends it. A 401/403 is an answer:
+   * Vault is up and refuses the broker, which is the refusal streak's to report, not an outage.
+   */
   private async read(path: string): Promise<unknown> {
     try {
       const response = await this.options.tokens.run((token) => this.options.client.read(token, path));
       this.answered();
+      this.refusals.authorized(path);
       return response;
     } catch (err) {
       const e = toCredbrokerError(err, "Vault read");
-      if (e.retryable) this.unavailable();
+      if (e.reason === "SecretSourceUnavailable" || e.reason === "VaultLoginFailed") this.unavailable();
       else this.answered();
+      if (e instanceof BrokerNotAuthorizedError) {
+        const status = e.cause instanceof DependencyCallError ? e.cause.status : undefined;
+        this.refusals.refused({ operation: "read", subject: path, status, why: e.message });
+      } else if (e instanceof SecretNotFoundError) this.refusals.authorized(path);
       throw e;
     }
+  }
+
+  /** Keeps tracking `ref` at its version but forgets the material, so the next resolve asks Vault. */
+  private dropMaterial(ref: SecretRef): void {
+    const entry = this.cache.peek(ref);
+    if (entry !== undefined) this.cache.markStale(ref, entry.version);
   }
 
   private unavailable(): void {
@@ -222,6 +268,8 @@ export interface VaultSourceDeps {
   clock?: Clock;
   random?: Random;
   readTextFile?: ReadTextFile;
+  /** The Vault refusal streak; by default the source keeps its own. */
+  refusals?: NotAuthorizedStreak;
 }
 
 /**
@@ -235,5 +283,5 @@ export async function createVaultSecretSource(settings: VaultSourceSettings, dep
   const client = await createVaultClient(settings, { logger, telemetry: deps.telemetry });
   const auth = createVaultAuth(settings, deps.readTextFile);
   const tokens = new TokenManager({ client, auth, clock, random: deps.random ?? Math.random, logger, telemetry: deps.telemetry });
-  return new VaultSecretSource({ client, tokens, settings, cacheSize: deps.cacheSize, clock, logger, telemetry: deps.telemetry });
+  return new VaultSecretSource({ client, tokens, settings, cacheSize: deps.cacheSize, clock, logger, telemetry: deps.telemetry, ...(deps.refusals === undefined ? {} : { refusals: deps.refusals }) });
 }

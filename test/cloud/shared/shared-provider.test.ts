@@ -64,6 +64,7 @@ function recorder() {
   const telemetry = {
     providerCalls: { inc: (l: Labels) => calls.push(l) },
     providerCallSeconds: { observe: () => undefined },
+    clockOffsetSeconds: { set: () => undefined },
     cloudCache: { inc: (l: Labels) => cache.push(l) },
   };
   return { telemetry, cache, count: (kind: string, result: string) => cache.filter((l) => l.kind === kind && l.result === result).length };

@@ -68,24 +68,32 @@ describe("verdicts from a real Vault", () => {
     await world.stopBrokers();
   }, 60_000);
 
-  it("gives a path the policy forbids VaultDenied, without a retry storm", async () => {
+  it("gives a path the policy forbids BrokerNotAuthorized (the broker's policy, never a verdict), retried with backoff, said once in the log", async () => {
     // Another broker whose layout (root key) lies outside policies/credbroker.hcl, on its own namespace.
     await world.writeSecret(FORBIDDEN_NS, "keys", GOOD_KEYS, "elsewhere");
     await world.addUpstreams(FORBIDDEN_NS, [["forbidden", "keys"]]);
-    await world.startBroker({ "kubernetes.namespaces": FORBIDDEN_NS, "vault.rootKey": "elsewhere" });
-    await waitFor("forbidden rejected", async () => (await world.status(FORBIDDEN_NS, "forbidden"))?.state === "Rejected");
-    expect(condition(await world.status(FORBIDDEN_NS, "forbidden"), "SecretResolved")).toMatchObject({ status: "False", reason: "VaultDenied" });
+    const broker = await world.startBroker({ "kubernetes.namespaces": FORBIDDEN_NS, "vault.rootKey": "elsewhere", "controller.backoffMaxMs": "4s" });
+    await waitFor("forbidden refused", async () => condition(await world.status(FORBIDDEN_NS, "forbidden"), "SecretResolved")?.reason === "BrokerNotAuthorized");
+    const refused = await world.status(FORBIDDEN_NS, "forbidden");
+    expect(condition(refused, "SecretResolved")).toMatchObject({ status: "Unknown", reason: "BrokerNotAuthorized" });
+    expect(condition(refused, "SecretResolved")?.message).toContain("policies/credbroker.hcl");
+    // No verdict before, none now: Pending, not Rejected.
+    expect(refused?.state).toBe("Pending");
 
-    const verdictAt = Date.now();
+    const refusedAt = Date.now();
     await sleep(15_000);
     const path = `secret/data/elsewhere/gloo.solo.io/v1/Secret/${FORBIDDEN_NS}/keys`;
-    const reads = requestsIn(world.brokerAudit(), path, verdictAt);
-    // A verdict is requeued at the verify interval, not retried: at most a couple of reads in 15 s.
-    expect(reads.length).toBeLessThanOrEqual(2);
+    const reads = requestsIn(world.brokerAudit(), path, refusedAt);
+    // Retried with backoff (100 ms doubling to 4 s, jittered), not in a storm: a handful of reads in 15 s (about 8 at most), at least one.
+    expect(reads.length).toBeGreaterThan(0);
+    expect(reads.length).toBeLessThanOrEqual(10);
     const answers = world.brokerAudit().filter((e) => e.type === "response" && e.path === path);
     expect(answers.length).toBeGreaterThan(0);
     expect(answers.every((r) => r.error.includes("permission denied"))).toBe(true);
-    expect((await world.status(FORBIDDEN_NS, "forbidden"))?.state).toBe("Rejected");
+    expect((await world.status(FORBIDDEN_NS, "forbidden"))?.state).toBe("Pending");
+    // One line for the streak, however many refusals it took.
+    expect(broker.logs.filter((l) => l.includes("Vault refuses the broker's own identity"))).toHaveLength(1);
+    expect(broker.logs.filter((l) => l.includes("Vault unavailable"))).toHaveLength(0);
     await world.stopBrokers();
   }, 90_000);
 

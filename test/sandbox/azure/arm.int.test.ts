@@ -97,19 +97,41 @@ describe("Azure emulator: ARM", () => {
     expect(levels).toEqual(new Set(["anonymous", "function", "admin"]));
   });
 
-  it("lists a function's keys (flat {default} body, read raw because the SDK expects a StringDictionary)", async () => {
-    let raw: unknown;
-    const result = await client(OWNER).webApps.listFunctionKeys(RG, APP, "create-order", { onResponse: (response) => (raw = response.parsedBody) });
-    expect(raw).toEqual({ default: "fn-key-1" });
-    // The real service answers the same flat object, so the typed result carries no `properties`.
-    expect(result.properties).toBeUndefined();
+  it("lists a function's keys as the StringDictionary WebApps.json declares ({id, name, type, properties})", async () => {
+    const result = await client(OWNER).webApps.listFunctionKeys(RG, APP, "create-order");
+    expect(result.properties).toEqual({ default: "fn-key-1" });
     emulator.setFunctionKey(SUB, RG, APP, "create-order", "fn-key-2");
     const direct = await rawRequest(`${emulator.armEndpoint}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}/functions/create-order/listkeys?api-version=2025-05-01`, {
       method: "POST",
       ca: emulator.caPem,
       headers: { authorization: `Bearer ${await tokenFor(OWNER)}` },
     });
-    expect(direct.json).toEqual({ default: "fn-key-2" });
+    expect(direct.json).toEqual({
+      id: `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/${APP}/functions/create-order/keys`,
+      name: "create-order",
+      type: "Microsoft.Web/sites/functions/keys",
+      properties: { default: "fn-key-2" },
+    });
+  });
+
+  it("answers a missing resource group with ResourceGroupNotFound and a missing app in a known group with ResourceNotFound", async () => {
+    const missingGroup = await client(OWNER).webApps.get("rg-nowhere", APP).catch((e: unknown) => e);
+    expect(missingGroup).toMatchObject({ statusCode: 404, code: "ResourceGroupNotFound" });
+    emulator.addResourceGroup(SUB, "rg-empty");
+    expect(await client(OWNER).webApps.get("rg-empty", APP).catch((e: unknown) => e)).toMatchObject({ statusCode: 404, code: "ResourceNotFound" });
+  });
+
+  it("answers a stopped app's function list with Microsoft.Web's capitalised 404 and its key lists with 400", async () => {
+    emulator.addFunctionApp(SUB, RG, "stopped-app", { allowedPrincipals: [OWNER.clientId], state: "Stopped", functions: [{ name: "f", authLevel: "function" }] });
+    const base = `${emulator.armEndpoint}/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Web/sites/stopped-app`;
+    const auth = { authorization: `Bearer ${await tokenFor(OWNER)}` };
+    const list = await rawRequest(`${base}/functions?api-version=2025-05-01`, { ca: emulator.caPem, headers: auth });
+    expect(list.status).toBe(404);
+    expect(list.json).toMatchObject({ Code: "NotFound", Message: expect.stringContaining("Error retrieving functions") });
+    const keys = await rawRequest(`${base}/host/default/listkeys?api-version=2025-05-01`, { method: "POST", ca: emulator.caPem, headers: auth });
+    expect(keys.status).toBe(400);
+    expect(keys.json).toMatchObject({ Code: "Unauthorized" });
+    expect(await client(OWNER).webApps.get(RG, "stopped-app")).toMatchObject({ state: "Stopped", kind: "functionapp" });
   });
 
   it("lists host keys (webApps.listHostKeys)", async () => {

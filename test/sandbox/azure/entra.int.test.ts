@@ -18,18 +18,16 @@ const ARM_SCOPE = "https://management.azure.com/.default";
 
 describe("Azure emulator: Entra ID", () => {
   let emulator: AzureEmulator;
-  let strict: AzureEmulator;
   let options: Record<string, unknown>;
 
   beforeAll(async () => {
-    [emulator, strict] = await Promise.all([createAzureEmulator(), createAzureEmulator({ strictTenantDiscovery: true })]);
+    emulator = await createAzureEmulator();
     emulator.addPrincipal(TENANT, { clientId: CLIENT, clientSecret: SECRET });
-    strict.addPrincipal(TENANT, { clientId: CLIENT, clientSecret: SECRET });
     options = { authorityHost: emulator.authorityHost, disableInstanceDiscovery: true, ...trustingOptions(emulator.caPem) };
   });
 
   afterAll(async () => {
-    await Promise.all([emulator.close(), strict.close()]);
+    await emulator.close();
   });
 
   it("issues an ARM token for a client secret, signed by the emulator with the principal's claims", async () => {
@@ -78,20 +76,75 @@ describe("Azure emulator: Entra ID", () => {
     );
   });
 
-  it("fails an unknown tenant with AADSTS90002, as against the public cloud", async () => {
-    await expect(new ClientSecretCredential("99999999-9999-9999-9999-999999999999", CLIENT, SECRET, options).getToken(ARM_SCOPE)).rejects.toThrow(
-      /AADSTS90002: Tenant '99999999-9999-9999-9999-999999999999' not found/,
-    );
-  });
-
-  it("answers OpenID discovery for an unknown tenant with 400 AADSTS90002 when strict, which @azure/identity reports as endpoints_resolution_error", async () => {
-    const res = await rawRequest(`${strict.url}/99999999-9999-9999-9999-999999999999/v2.0/.well-known/openid-configuration`, { ca: strict.caPem });
+  it("answers OpenID discovery for an unknown tenant with 400 invalid_tenant AADSTS90002, which @azure/identity reports as endpoints_resolution_error", async () => {
+    const res = await rawRequest(`${emulator.url}/99999999-9999-9999-9999-999999999999/v2.0/.well-known/openid-configuration`, { ca: emulator.caPem });
     expect(res.status).toBe(400);
-    expect(res.json).toMatchObject({ error: "invalid_tenant", error_codes: [90002] });
-    const strictOptions = { authorityHost: strict.authorityHost, disableInstanceDiscovery: true, ...trustingOptions(strict.caPem) };
-    const error = await new ClientSecretCredential("99999999-9999-9999-9999-999999999999", CLIENT, SECRET, strictOptions).getToken(ARM_SCOPE).catch((e: unknown) => e);
+    expect(res.json).toMatchObject({ error: "invalid_tenant", error_codes: [90002], trace_id: expect.any(String), correlation_id: expect.any(String) });
+    expect((res.json as { error_description: string }).error_description).toMatch(/^AADSTS90002: Tenant '99999999-9999-9999-9999-999999999999' not found/);
+    const error = await new ClientSecretCredential("99999999-9999-9999-9999-999999999999", CLIENT, SECRET, options).getToken(ARM_SCOPE).catch((e: unknown) => e);
     expect((error as Error).name).toBe("CredentialUnavailableError");
     expect((error as Error).message).toContain("endpoints_resolution_error");
+  });
+
+  it.each([
+    ["throttled: 429 TenantThrottlingError with Retry-After", { throttleRate: 1 }, {}, 429, "temporarily_unavailable", 90055, "1"],
+    ["a server error: 500 TokenIssuanceError", { errorRate: 1 }, {}, 500, "server_error", 50000, undefined],
+    ["a server error answered 503", { errorRate: 1 }, { entraServerErrorStatus: 503 as const }, 503, "temporarily_unavailable", 90033, undefined],
+  ])("answers an injected fault as Entra does when %s", async (_what, faults, shapes, status, error, code, retryAfter) => {
+    emulator.faults.set({ ...faults, operations: ["entra:token"] });
+    emulator.setFaultShapes(shapes);
+    try {
+      const res = await rawRequest(`${emulator.url}/${TENANT}/oauth2/v2.0/token?client-request-id=corr-9`, {
+        method: "POST",
+        body: new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT, scope: ARM_SCOPE, client_secret: SECRET }).toString(),
+        ca: emulator.caPem,
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      });
+      expect(res.status).toBe(status);
+      expect(res.headers["retry-after"]).toBe(retryAfter);
+      expect(res.json).toMatchObject({ error, error_codes: [code], correlation_id: "corr-9", trace_id: expect.any(String) });
+      expect((res.json as { error_description: string }).error_description).toMatch(new RegExp(`^AADSTS${code}: `));
+    } finally {
+      emulator.faults.reset();
+      emulator.setFaultShapes({ entraServerErrorStatus: 500 });
+    }
+  });
+
+  it("refuses a request as Entra does when faults deny it (401 invalid_client, 403 unauthorized_client)", async () => {
+    for (const status of [401, 403] as const) {
+      emulator.faults.set({ denyRate: 1, denyStatus: status, operations: ["entra:token"] });
+      try {
+        const res = await rawRequest(`${emulator.url}/${TENANT}/oauth2/v2.0/token`, {
+          method: "POST",
+          body: new URLSearchParams({ grant_type: "client_credentials", client_id: CLIENT, scope: ARM_SCOPE, client_secret: SECRET }).toString(),
+          ca: emulator.caPem,
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+        });
+        expect(res.status).toBe(status);
+        expect(res.json).toMatchObject(status === 401 ? { error: "invalid_client", error_codes: [7000215] } : { error: "unauthorized_client", error_codes: [7000112] });
+      } finally {
+        emulator.faults.reset();
+      }
+    }
+  });
+
+  it("checks assertion times against its offset clock (AADSTS700024) while token lifetimes stay as configured", async () => {
+    const principal = emulator.generateCertificatePrincipal(TENANT);
+    const credential = () => new ClientCertificateCredential(TENANT, principal.clientId, { certificate: principal.certificatePem }, options);
+    emulator.faults.set({ clockOffsetMs: 60 * 60_000 });
+    try {
+      await expect(credential().getToken(ARM_SCOPE)).rejects.toThrow(/AADSTS700024/);
+    } finally {
+      emulator.faults.reset();
+    }
+    emulator.faults.set({ clockOffsetMs: 120_000 });
+    try {
+      const token = await credential().getToken(ARM_SCOPE);
+      const claims = decodeJwt(token.token)?.claims as { iat: number; exp: number };
+      expect(claims.exp - claims.iat).toBe(3599);
+    } finally {
+      emulator.faults.reset();
+    }
   });
 
   it("serves OpenID configuration whose endpoints point back at the emulator", async () => {

@@ -123,7 +123,7 @@ export function rawRequest(
   emu: KubeEmulator,
   method: string,
   path: string,
-  options: { token?: string; body?: unknown; contentType?: string; accept?: string } = {},
+  options: { token?: string; body?: unknown; contentType?: string; accept?: string; signal?: AbortSignal } = {},
 ): Promise<RawResponse> {
   const headers: Record<string, string> = {};
   if (options.token !== undefined) headers["authorization"] = `Bearer ${options.token}`;
@@ -134,7 +134,8 @@ export function rawRequest(
     headers["content-length"] = String(Buffer.byteLength(payload));
   }
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(new URL(path, emu.url), { method, headers, ...(emu.caPem !== undefined ? { ca: emu.caPem } : {}) }, (res) => {
+    const tls = emu.caPem !== undefined ? { ca: emu.caPem } : {};
+    const req = httpsRequest(new URL(path, emu.url), { method, headers, ...tls, ...(options.signal !== undefined ? { signal: options.signal } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {

@@ -1,11 +1,12 @@
 // KubernetesSecretSource against the Kubernetes emulator with the real client-node: the contract, errors, watch-driven rotation, cache bounds.
-import { KubeConfig } from "@kubernetes/client-node";
+import { ApiException, KubeConfig } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, SecretNotFoundError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import type { SecretRef } from "../../../src/model/upstream.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createKubeEmulator, SECRETS, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
 import { createKubernetesSecretSource, type KubernetesSecretSource } from "../../../src/secrets/kubernetes/kubernetes-secret-source.js";
+import { classifyKubernetesError } from "../../../src/secrets/kubernetes/secret-reader.js";
 import { awsFlat, ISSUED_VALUES, toKubernetesSecret } from "../fixtures.js";
 import { captureLog, expectNoValues, failureOf } from "../log-capture.js";
 import { secretSourceContract } from "../secret-source.contract.js";
@@ -113,12 +114,70 @@ describe("KubernetesSecretSource", () => {
     expect(await misses()).toBe(before + 1);
   });
 
-  it("maps 403 to SecretDeniedError(KubernetesDenied) for a service account without RBAC", async () => {
+  it("maps 403 (no RBAC) and 401 (a token the API server does not accept) to BrokerNotAuthorized, retryable, naming the fix", async () => {
     const token = kube.issueServiceAccountToken("credbroker-system", "no-rbac");
-    const denied = createKubernetesSecretSource(kubeConfigFor(kube, token), { cacheSize: 10 }, { logger: log.logger, telemetry: new Metrics() });
-    const err = await failureOf(log, denied.resolve({ ref }));
-    expect(err).toBeInstanceOf(SecretDeniedError);
-    expect((err as SecretDeniedError).reason).toBe("KubernetesDenied");
+    kube.apply(toKubernetesSecret(ref, awsFlat()));
+    const forbidden = createKubernetesSecretSource(kubeConfigFor(kube, token), { cacheSize: 10 }, { logger: log.logger, telemetry: new Metrics() });
+    const err403 = await failureOf(log, forbidden.resolve({ ref }));
+    expect(err403).toBeInstanceOf(BrokerNotAuthorizedError);
+    expect(err403).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
+    expect((err403 as Error).message).toContain("team-a/aws-creds");
+    expect((err403 as Error).message).toContain("RBAC");
+
+    const unauthenticated = createKubernetesSecretSource(kubeConfigFor(kube, `${token.slice(0, -8)}AAAAAAAA`), { cacheSize: 10 }, { logger: log.logger, telemetry: new Metrics() });
+    const err401 = await failureOf(log, unauthenticated.resolve({ ref }));
+    expect(err401).toBeInstanceOf(BrokerNotAuthorizedError);
+    expect(err401).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
+    expect((err401 as Error).message).toContain("HTTP 401");
+    expect((err401 as Error).message).toContain("token");
+  });
+
+  it("logs a streak of refusals once, its end once, counts it once, and reads the API server (not the cache) while refused", async () => {
+    const streakLog = captureLog();
+    const streakMetrics = new Metrics();
+    const refused: SecretRef = { namespace: "team-d", name: "refused" };
+    kube.apply(toKubernetesSecret(refused, awsFlat()));
+    const s = createKubernetesSecretSource(kubeConfigFor(kube, kube.adminToken), { cacheSize: 10 }, { logger: streakLog.logger, telemetry: streakMetrics });
+    await s.resolve({ ref: refused });
+    const reads = () => kube.counters.get("get secrets", "ok");
+    kube.faults.set({ denyRate: 1, denyStatus: 403, operations: ["get secrets"] });
+    try {
+      // The first refused read is a forced one; the retries after it must not be answered from the cache.
+      expect(await failureOf(streakLog, s.resolve({ ref: refused, fresh: true }))).toBeInstanceOf(BrokerNotAuthorizedError);
+      for (let i = 0; i < 4; i++) expect(await failureOf(streakLog, s.resolve({ ref: refused }))).toBeInstanceOf(BrokerNotAuthorizedError);
+      kube.faults.set({ denyStatus: 401 });
+      expect(await failureOf(streakLog, s.resolve({ ref: refused }))).toBeInstanceOf(BrokerNotAuthorizedError);
+    } finally {
+      kube.faults.reset();
+    }
+    const okBefore = reads();
+    await expect(s.resolve({ ref: refused })).resolves.toMatchObject({ source: "kubernetes" });
+    expect(reads()).toBe(okBefore + 1);
+
+    const lines = streakLog.lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const warns = lines.filter((l) => l["level"] === "warn");
+    expect(warns).toHaveLength(1);
+    expect(warns[0]).toMatchObject({ dependency: "kubernetes", operation: "get secret", subject: "team-d/refused", status: 403 });
+    expect(String(warns[0]!["fix"])).toContain("deploy/base/rbac.yaml");
+    const ends = lines.filter((l) => l["level"] === "info" && String(l["msg"]).includes("authorizes the broker again"));
+    expect(ends).toHaveLength(1);
+    expect(ends[0]).toMatchObject({ dependency: "kubernetes", refusals: 6 });
+    expect(await streakMetrics.render()).toMatch(/credbroker_broker_not_authorized_streaks_total\{dependency="kubernetes"\} 1/);
+    expectNoValues(streakLog, ISSUED_VALUES);
+  });
+
+  it("classifies another 4xx as InternalError naming the status and the setting, a 404 as SecretNotFound", () => {
+    for (const status of [400, 405, 409, 422]) {
+      const err = classifyKubernetesError(new ApiException(status, "Bad Request", { message: "token-in-body sekret" }, {}), "team-a/x");
+      expect(err.constructor).toBe(CredbrokerError);
+      expect(err).toMatchObject({ reason: "InternalError", retryable: true });
+      expect(err.message).toContain(`HTTP ${status}`);
+      expect(err.message).toContain("kubernetes.kubeconfig");
+      expect(err.message).not.toContain("sekret");
+    }
+    expect(classifyKubernetesError(new ApiException(404, "Not Found", {}, {}), "team-a/x")).toBeInstanceOf(SecretNotFoundError);
+    for (const status of [401, 403]) expect(classifyKubernetesError(new ApiException(status, "no", {}, {}), "team-a/x")).toBeInstanceOf(BrokerNotAuthorizedError);
+    for (const status of [429, 500, 503]) expect(classifyKubernetesError(new ApiException(status, "no", {}, {}), "team-a/x")).toBeInstanceOf(SecretSourceUnavailableError);
   });
 
   it("maps an API server outage to SecretSourceUnavailable and recovers when it returns", async () => {

@@ -54,7 +54,7 @@ describe("least privilege", () => {
     expect(without.length).toBeGreaterThan(0);
   });
 
-  it.each(without)("is denied (VaultDenied) with $name", async ({ rules: reduced }) => {
-    await expect(readWith(hcl(reduced))).rejects.toMatchObject({ reason: "VaultDenied" });
+  it.each(without)("is refused (BrokerNotAuthorized, retryable) with $name", async ({ rules: reduced }) => {
+    await expect(readWith(hcl(reduced))).rejects.toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
   });
 });

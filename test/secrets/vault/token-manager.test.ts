@@ -1,7 +1,7 @@
 // TokenManager against a fake VaultClient and a manual clock: single-flight login, renewal timing, re-login rules, revoke.
 import { pino } from "pino";
 import { describe, expect, it } from "vitest";
-import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { BrokerNotAuthorizedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import { silentSecretsTelemetry } from "../../../src/runtime/telemetry.js";
 import type { VaultAuth } from "../../../src/secrets/vault/auth.js";
 import { TokenManager } from "../../../src/secrets/vault/token-manager.js";
@@ -25,7 +25,7 @@ class FakeVault implements VaultClient {
   ) {}
 
   async read(token: string): Promise<unknown> {
-    if (!this.alive(token)) throw new SecretDeniedError("Vault read: permission denied", { reason: "VaultDenied" });
+    if (!this.alive(token)) throw new BrokerNotAuthorizedError("Vault read: permission denied");
     return Promise.resolve({ data: { ok: true } });
   }
   async loginKubernetes(): Promise<VaultAuthResult> {
@@ -41,13 +41,13 @@ class FakeVault implements VaultClient {
   }
   lookupSelf(token: string): Promise<VaultTokenInfo> {
     this.lookups++;
-    if (!this.alive(token)) return Promise.reject(new SecretDeniedError("lookup: permission denied", { reason: "VaultDenied" }));
+    if (!this.alive(token)) return Promise.reject(new BrokerNotAuthorizedError("lookup: permission denied"));
     return Promise.resolve({ ttlSeconds: 1, renewable: true });
   }
   renewSelf(token: string, incrementSeconds?: number): Promise<VaultAuthResult> {
     if (this.renewFails === "down") return Promise.reject(new SecretSourceUnavailableError("renew: Vault is sealed"));
     const entry = this.live.get(token);
-    if (this.renewFails === "denied" || !entry || !this.alive(token)) return Promise.reject(new SecretDeniedError("renew: permission denied", { reason: "VaultDenied" }));
+    if (this.renewFails === "denied" || !entry || !this.alive(token)) return Promise.reject(new BrokerNotAuthorizedError("renew: permission denied"));
     this.renewals++;
     const now = this.clock.now();
     entry.expiresAtMs = Math.min(now + (incrementSeconds ?? this.ttlSeconds) * 1000, entry.maxAtMs);
@@ -160,8 +160,8 @@ describe("TokenManager", () => {
 
   it("rethrows a denial when the token is still valid (a policy denial), without logging in again", async () => {
     const { vault, manager } = setup();
-    const err = await manager.run(() => Promise.reject(new SecretDeniedError("read: permission denied", { reason: "VaultDenied" }))).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(SecretDeniedError);
+    const err = await manager.run(() => Promise.reject(new BrokerNotAuthorizedError("read: permission denied"))).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BrokerNotAuthorizedError);
     expect(vault.logins).toBe(1);
     expect(vault.lookups).toBe(1);
   });

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretDeniedError, SecretNotFoundError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, SecretNotFoundError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { VaultLoginError } from "../../../src/secrets/vault/vault-errors.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createVaultClient, type VaultClient } from "../../../src/secrets/vault/vault-client.js";
 
@@ -77,21 +78,58 @@ describe("VaultClient on the wire", () => {
   it("maps statuses to the secret-source errors and counts them", async () => {
     const metrics = new Metrics();
     const c = await client({}, metrics);
-    const cases: Array<[number, unknown]> = [
-      [403, SecretDeniedError],
-      [404, SecretNotFoundError],
-      [429, SecretSourceUnavailableError],
-      [500, SecretSourceUnavailableError],
-      [503, SecretSourceUnavailableError],
+    // Only 404 is about the secret (a verdict); every other answer is not, and is retried.
+    const cases: Array<[number, abstract new (...args: never[]) => Error, string, boolean]> = [
+      [401, BrokerNotAuthorizedError, "BrokerNotAuthorized", true],
+      [403, BrokerNotAuthorizedError, "BrokerNotAuthorized", true],
+      [404, SecretNotFoundError, "SecretNotFound", false],
+      [400, CredbrokerError, "InternalError", true],
+      [405, CredbrokerError, "InternalError", true],
+      [409, CredbrokerError, "InternalError", true],
+      [422, CredbrokerError, "InternalError", true],
+      [412, SecretSourceUnavailableError, "SecretSourceUnavailable", true],
+      [429, SecretSourceUnavailableError, "SecretSourceUnavailable", true],
+      [500, SecretSourceUnavailableError, "SecretSourceUnavailable", true],
+      [503, SecretSourceUnavailableError, "SecretSourceUnavailable", true],
     ];
-    for (const [status, type] of cases) {
+    for (const [status, type, reason, retryable] of cases) {
       reply = { status, body: { errors: [`boom with ${TOKEN}`] } };
       const err = await c.read(TOKEN, "secret/data/x").catch((e: unknown) => e);
-      expect(err).toBeInstanceOf(type);
+      expect(err, `HTTP ${status}`).toBeInstanceOf(type);
+      expect(err, `HTTP ${status}`).toMatchObject({ reason, retryable });
       expect((err as Error).message).not.toContain(TOKEN);
       expect(String((err as Error).cause)).not.toContain(TOKEN);
     }
-    expect(await metrics.render()).toMatch(/credbroker_vault_operations_total\{operation="read",result="unavailable"\} 3/);
+    const text = await metrics.render();
+    expect(text).toMatch(/credbroker_vault_operations_total\{operation="read",result="unavailable"\} 4/);
+    expect(text).toMatch(/credbroker_vault_operations_total\{operation="read",result="denied"\} 2/);
+  });
+
+  it("names the policy to fix on a refused read, and the settings on a request Vault calls malformed", async () => {
+    const c = await client();
+    reply = { status: 403, body: { errors: ["1 error occurred:\n\t* permission denied\n\n"] } };
+    const refused = (await c.read(TOKEN, "secret/data/gloo/x").catch((e: unknown) => e)) as Error;
+    expect(refused.message).toContain("secret/data/gloo/x");
+    expect(refused.message).toContain("policies/credbroker.hcl");
+    reply = { status: 405, body: { errors: [] } };
+    const malformed = (await c.read(TOKEN, "secret/data/gloo/x").catch((e: unknown) => e)) as Error;
+    expect(malformed.message).toContain("HTTP 405");
+    expect(malformed.message).toContain("vault.kvVersion");
+  });
+
+  it("refuses the broker's token on lookup and renewal as BrokerNotAuthorized, and a refused login as VaultLoginFailed", async () => {
+    const c = await client();
+    for (const status of [401, 403]) {
+      reply = { status, body: { errors: ["permission denied"] } };
+      await expect(c.lookupSelf(TOKEN)).rejects.toBeInstanceOf(BrokerNotAuthorizedError);
+      await expect(c.renewSelf(TOKEN)).rejects.toBeInstanceOf(BrokerNotAuthorizedError);
+    }
+    for (const status of [400, 403, 404]) {
+      reply = { status, body: { errors: ["permission denied"] } };
+      const err = await c.loginKubernetes("kubernetes", "credbroker", "eyJhbGciOi.jwt.value").catch((e: unknown) => e);
+      expect(err, `HTTP ${status}`).toBeInstanceOf(VaultLoginError);
+      expect(err).toMatchObject({ reason: "VaultLoginFailed", retryable: true });
+    }
   });
 
   it("times out a request that gets no answer", async () => {

@@ -2,7 +2,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { SecretDeniedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { BrokerNotAuthorizedError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import type { SecretRef } from "../../../src/model/upstream.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
@@ -193,7 +193,7 @@ describe("Vault token lifecycle", () => {
     await b.source.stop();
   });
 
-  it("reads Gloo's layout under policy credbroker and is denied (VaultDenied) outside it, without logging in again", async () => {
+  it("reads Gloo's layout under policy credbroker and is refused outside it as BrokerNotAuthorized (the broker's policy, never a verdict), without logging in again", async () => {
     const inside = await make();
     await expect(inside.source.resolve({ ref })).resolves.toMatchObject({ location: `vault:secret/data/${glooVaultPath(ref.namespace, ref.name)}` });
     sandbox.vault.putSecret("secret", `elsewhere/${ref.namespace}/${ref.name}`, toVaultData(ref, awsFlat()));
@@ -201,8 +201,10 @@ describe("Vault token lifecycle", () => {
     await outside.source.start(); // logged in before the denial, so a re-login would show
     const logins0 = logins();
     const err = await failureOf(log, outside.source.resolve({ ref }));
-    expect(err).toBeInstanceOf(SecretDeniedError);
-    expect((err as SecretDeniedError).reason).toBe("VaultDenied");
+    expect(err).toBeInstanceOf(BrokerNotAuthorizedError);
+    expect((err as BrokerNotAuthorizedError).reason).toBe("BrokerNotAuthorized");
+    expect((err as BrokerNotAuthorizedError).retryable).toBe(true);
+    expect((err as Error).message).toContain("policies/credbroker.hcl");
     expect((err as Error).message).toContain("secret/data/elsewhere/gloo-system/aws-creds");
     expect(logins()).toBe(logins0);
     await Promise.all([inside.source.stop(), outside.source.stop()]);

@@ -1,0 +1,43 @@
+// The names the Vault emulator gives its operations, for fault targeting and call counters: one list, checked by the compiler against every route.
+
+/** Every operation name a route can carry; `unknown` is a path nothing serves. */
+export const VAULT_OPERATIONS = [
+  "health",
+  "seal-status",
+  "unseal",
+  "seal",
+  "mounts",
+  "policy list",
+  "policy read",
+  "policy write",
+  "policy delete",
+  "lookup-self",
+  "renew-self",
+  "revoke-self",
+  "token create",
+  "token lookup",
+  "token revoke",
+  "login kubernetes",
+  "login approle",
+  "kubernetes config",
+  "kubernetes role write",
+  "kubernetes role read",
+  "kubernetes role delete",
+  "approle role write",
+  "approle role-id",
+  "approle secret-id",
+  "kv read",
+  "kv write",
+  "kv list",
+  "kv delete",
+  "kv undelete",
+  "kv destroy",
+  "kv metadata",
+  "kv metadata write",
+  "kv delete metadata",
+  "kv config",
+  "kv invalid path",
+  "unknown",
+] as const;
+
+export type VaultOperationName = (typeof VAULT_OPERATIONS)[number];
