@@ -1,6 +1,6 @@
 // Builds the @azure/identity credential for a service principal: client secret, certificate (PEM) or workload identity.
 import { ClientCertificateCredential, ClientSecretCredential, WorkloadIdentityCredential } from "@azure/identity";
-import type { TokenCredential } from "@azure/identity";
+import type { ClientSecretCredentialOptions, TokenCredential } from "@azure/identity";
 import type { AzureServicePrincipal } from "../../model/credentials.js";
 import { ValidationError } from "../../model/errors.js";
 
@@ -12,6 +12,10 @@ export interface AzureIdentitySettings {
   ca?: readonly string[];
   /** Federated token file for WorkloadIdentityCredential, used when the principal has neither secret nor certificate. */
   workloadIdentityTokenFile?: string;
+  /** Pipeline policies for the identity client (the Entra response probe). */
+  additionalPolicies?: ClientSecretCredentialOptions["additionalPolicies"];
+  /** Replaces the HTTP client (tests answer with Entra's documented responses this way). */
+  httpClient?: ClientSecretCredentialOptions["httpClient"];
 }
 
 /**
@@ -29,6 +33,8 @@ export function createAzureCredential(principal: AzureServicePrincipal, settings
     // One attempt: retries belong to the work queue, and a wrong secret must not be tried thrice.
     retryOptions: { maxRetries: 0 },
     ...(settings.ca === undefined ? {} : { tlsOptions: { ca: [...settings.ca] } }),
+    ...(settings.additionalPolicies === undefined ? {} : { additionalPolicies: settings.additionalPolicies }),
+    ...(settings.httpClient === undefined ? {} : { httpClient: settings.httpClient }),
   };
   if (principal.clientSecret !== undefined) return new ClientSecretCredential(principal.tenantId, principal.clientId, principal.clientSecret, options);
   if (principal.clientCertificate !== undefined) {

@@ -22,9 +22,11 @@ import { CloudCallError } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
 import { liftFilter } from "../shared/widen.js";
-import { ArmFunctionApps, armScope, type FunctionAppRef } from "./arm-function-apps.js";
+import { ArmFunctionApps, armScope, isFunctionAppKind, type AppSite, type ArmSettings } from "./arm-function-apps.js";
+import { glooAuthLevel } from "./auth-levels.js";
 import { createAzureCredential } from "./azure-credential.js";
 import { classifyAzureError } from "./classify.js";
+import { acquireArmToken, EntraResponseProbe } from "./entra-token.js";
 import { checkFunctionKeys, type AzureAppKeys } from "./key-check.js";
 
 /** The `azure` settings the provider reads; `Config["azure"]` satisfies it. */
@@ -45,7 +47,12 @@ export interface AzureProviderOptions {
   workloadIdentityTokenFile?: string;
   /** listFunctionKeys calls in flight per discovery; default 4. */
   keyConcurrency?: number;
+  /** Replaces the HTTP client of Entra and ARM calls (tests answer with Microsoft's documented responses). */
+  httpClient?: ArmSettings["httpClient"];
 }
+
+/** How long the OpenID document may take when a failed discovery is explained. */
+const DISCOVERY_CHECK_TIMEOUT_MS = 10_000;
 
 /** Parses resolved secret material into a service principal. Pure; throws ValidationError(SecretMalformed) for another kind. */
 export function parseAzurePrincipal(material: SecretMaterial): AzureServicePrincipal {
@@ -55,18 +62,30 @@ export function parseAzurePrincipal(material: SecretMaterial): AzureServicePrinc
 
 type AzureFunction = Extract<DiscoveredFunction, { provider: "azure" }>;
 
-/**
- * verify: token for `<armEndpoint>/.default` (AzureAuthFailed with the AADSTS code), then the
- * function app (webApps.get in the principal's resource group, or a search of the subscription
- * without one; FunctionAppNotFound; 403 is DiscoveryDenied). discover: the app's functions with
- * the HTTP trigger's authLevel (functions without an HTTP trigger are not routable and left
- * out), filtered and sorted; with `apiKeys`, the gateway's keys checked against Azure's —
- * FunctionKeyMissing / FunctionKeyStale as warnings, values compared in constant time.
- */
 /** Principals whose credential and ARM client are kept, and for how long. */
 const MAX_CLIENTS = 1000;
 const CLIENT_REUSE_MS = 30_000;
 
+interface PrincipalClients {
+  key: string;
+  credential: TokenCredential;
+  arm: ArmFunctionApps;
+  probe: EntraResponseProbe;
+  createdAtMs: number;
+}
+
+/**
+ * verify: token for `<armEndpoint>/.default` (AzureAuthFailed with the AADSTS code; throttling,
+ * outages, a wrong endpoint or a skewed clock are not verdicts), then the function app
+ * (webApps.get in the principal's resource group, or a search of the subscription without one;
+ * FunctionAppNotFound; a site whose kind is not a function app is NotAFunctionApp; 403 is
+ * DiscoveryDenied). discover: a stopped app is FunctionAppStopped (a warning: the credentials are
+ * fine and the app can start again); otherwise the app's functions with the HTTP trigger's
+ * level — functions without an HTTP trigger, disabled ones, and System or User ones (which Gloo
+ * cannot route) are left out — filtered and sorted; with `apiKeys`, the gateway's keys checked
+ * against Azure's — FunctionKeyMissing / FunctionKeyStale as warnings, values compared in constant
+ * time; a function deleted between the listing and its key read is left out, not the discovery.
+ */
 export class AzureProvider implements AzureCloudProvider {
   readonly name = "azure" as const;
   private readonly ctx: CallContext;
@@ -77,7 +96,7 @@ export class AzureProvider implements AzureCloudProvider {
    * "verifying" a revoked secret for its whole lifetime). Keyed by an HMAC of the principal, never
    * by its secret; bounded, oldest dropped first.
    */
-  private readonly clients = new Map<string, { credential: TokenCredential; arm: ArmFunctionApps; createdAtMs: number }>();
+  private readonly clients = new Map<string, PrincipalClients>();
   private readonly fingerprints = new Fingerprinter();
 
   constructor(private readonly options: AzureProviderOptions) {
@@ -121,30 +140,50 @@ export class AzureProvider implements AzureCloudProvider {
       return discoverFailure(verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure discovery")));
     }
     const { arm, app, secrets } = located;
+    if (app.state !== undefined && app.state.toLowerCase() === "stopped") {
+      // ARM answers a stopped app's function list with 404: say why, instead of trying.
+      return verdictOf(new CloudCallError("FunctionAppStopped", "azure", "arm:functions.list", `azure function app ${app.name} is stopped: its functions cannot be listed or called until it is started`, { code: "Stopped" }));
+    }
     try {
       const listed = await instrumentedCall(this.ctx, "arm:functions.list", secrets, () => arm.listFunctions(app));
       const passes = compileFunctionFilter(request.filter);
-      const routable = listed.filter((f) => f.authLevel !== undefined && passes(f.functionName));
-      const functions: AzureFunction[] = routable
-        .map((f): AzureFunction => ({ provider: "azure", functionName: f.functionName, authLevel: f.authLevel ?? "Function" }))
-        .sort((a, b) => (a.functionName < b.functionName ? -1 : a.functionName > b.functionName ? 1 : 0));
-      const warnings = request.apiKeys === undefined ? [] : await this.checkKeys(arm, app, functions, request.apiKeys.apiKeys, secrets);
-      return { status: "listed", functions, warnings };
+      const functions: AzureFunction[] = [];
+      for (const f of listed) {
+        const level = f.authLevel === undefined ? undefined : glooAuthLevel(f.authLevel);
+        if (level !== undefined && !f.disabled && passes(f.functionName)) functions.push({ provider: "azure", functionName: f.functionName, authLevel: level });
+      }
+      functions.sort((a, b) => (a.functionName < b.functionName ? -1 : a.functionName > b.functionName ? 1 : 0));
+      if (request.apiKeys === undefined) return { status: "listed", functions, warnings: [] };
+      const checked = await this.checkKeys(arm, app, functions, request.apiKeys.apiKeys, secrets);
+      return { status: "listed", functions: functions.filter((f) => !checked.vanished.has(f.functionName)), warnings: checked.warnings };
     } catch (err) {
       return verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure discovery"));
     }
   }
 
   /** Token, then the app; throws CloudCallError / ValidationError. */
-  private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: FunctionAppRef; identity: VerifiedIdentity; secrets: string[] }> {
+  private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: AppSite; identity: VerifiedIdentity; secrets: string[] }> {
     const p = request.principal;
     const secrets = [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
     const { settings } = this.options;
-    const { credential, arm } = this.clientsFor(p);
-    // Asked explicitly so an auth failure is classified as one; CAE-enabled like the ARM client's own request, so
-    // the credential's cache serves the ARM calls that follow (@azure/identity caches CAE and non-CAE tokens apart).
-    await instrumentedCall(this.ctx, "entra:token", secrets, () => credential.getToken(armScope(settings.armEndpoint), { enableCae: true }));
-    let app: FunctionAppRef | undefined;
+    const clients = this.clientsFor(p);
+    const { credential, arm, probe } = clients;
+    const discovery = {
+      url: `${settings.authorityHost.replace(/\/+$/, "")}/${encodeURIComponent(p.tenantId)}/v2.0/.well-known/openid-configuration`,
+      timeoutMs: DISCOVERY_CHECK_TIMEOUT_MS,
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+    };
+    try {
+      // Asked explicitly so an auth failure is classified as one.
+      await instrumentedCall(this.ctx, "entra:token", secrets, () => acquireArmToken(credential, armScope(settings.armEndpoint), probe, discovery));
+    } catch (err) {
+      // MSAL remembers a throttled or failed answer and refuses the next tries itself (for 60 s when
+      // Entra named no Retry-After); the work queue already waits as long as Entra asked, so the
+      // next try gets a fresh client that asks Entra again.
+      if (err instanceof CredbrokerError && err.retryable) this.clients.delete(clients.key);
+      throw err;
+    }
+    let app: AppSite | undefined;
     if (p.resourceGroup !== undefined) {
       const rg = p.resourceGroup;
       app = await instrumentedCall(this.ctx, "arm:sites.get", secrets, () => arm.get({ resourceGroup: rg, name: request.functionAppName }));
@@ -154,24 +193,35 @@ export class AzureProvider implements AzureCloudProvider {
         throw new CloudCallError("FunctionAppNotFound", "azure", "arm:sites.list", `azure function app ${request.functionAppName} not found in subscription ${p.subscriptionId}`, { code: "ResourceNotFound" });
       }
     }
+    if (!isFunctionAppKind(app.kind)) {
+      // The spec names a site that is not a function app (a web app, a Logic App): a verdict on the spec.
+      throw new CloudCallError("NotAFunctionApp", "azure", "arm:sites.get", `azure site ${app.name} in resource group ${app.resourceGroup} is not a function app (kind ${app.kind ?? ""})`, { code: "NotAFunctionApp" });
+    }
     return { arm, app, secrets, identity: { provider: "azure", tenantId: p.tenantId, clientId: p.clientId, subscriptionId: p.subscriptionId } };
   }
 
-  private clientsFor(p: AzureServicePrincipal): { credential: TokenCredential; arm: ArmFunctionApps } {
+  private clientsFor(p: AzureServicePrincipal): PrincipalClients {
     const key = this.fingerprints.of([p.tenantId, p.clientId, p.clientSecret ?? "", p.clientCertificate ?? "", p.subscriptionId]);
     const now = this.ctx.clock.now();
     const known = this.clients.get(key);
     if (known !== undefined && now - known.createdAtMs < CLIENT_REUSE_MS) return known;
     this.clients.delete(key);
     const { settings } = this.options;
+    const telemetry = this.ctx.telemetry;
+    const probe = new EntraResponseProbe((seconds) => telemetry.clockOffsetSeconds.set({ provider: "azure" }, seconds));
+    const shared = {
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      ...(this.options.httpClient === undefined ? {} : { httpClient: this.options.httpClient }),
+    };
     const credential = createAzureCredential(p, {
       authorityHost: settings.authorityHost,
       disableInstanceDiscovery: settings.disableInstanceDiscovery,
-      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      additionalPolicies: [probe.policy],
+      ...shared,
       ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
     });
-    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...(this.options.ca === undefined ? {} : { ca: this.options.ca }) });
-    const created = { credential, arm, createdAtMs: now };
+    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...shared });
+    const created: PrincipalClients = { key, credential, arm, probe, createdAtMs: now };
     this.clients.set(key, created);
     for (const old of this.clients.keys()) {
       if (this.clients.size <= MAX_CLIENTS) break;
@@ -180,21 +230,38 @@ export class AzureProvider implements AzureCloudProvider {
     return created;
   }
 
-  private async checkKeys(arm: ArmFunctionApps, app: FunctionAppRef, functions: readonly AzureFunction[], apiKeys: Readonly<Record<string, string>>, secrets: readonly string[]): Promise<CredbrokerError[]> {
+  /**
+   * The key check, and the functions that vanished between the listing and their key read (a 404
+   * from listFunctionKeys): those are left out of the result rather than failing the discovery.
+   */
+  private async checkKeys(
+    arm: ArmFunctionApps,
+    app: AppSite,
+    functions: readonly AzureFunction[],
+    apiKeys: Readonly<Record<string, string>>,
+    secrets: readonly string[],
+  ): Promise<{ warnings: CredbrokerError[]; vanished: Set<string> }> {
     const scrub = [...secrets, ...Object.values(apiKeys)];
     const needOwn = functions.filter((f) => f.authLevel === "Function" && apiKeys[f.functionName] !== undefined);
+    const vanished = new Set<string>();
     try {
       const host = await instrumentedCall(this.ctx, "arm:host.listKeys", scrub, () => arm.hostKeys(app));
-      const own = await mapWithConcurrency(needOwn, this.options.keyConcurrency ?? 4, async (f) => {
-        const keys = await instrumentedCall(this.ctx, "arm:functions.listKeys", scrub, () => arm.functionKeys(app, f.functionName));
-        return [f.functionName, keys] as const;
+      const own = await mapWithConcurrency(needOwn, this.options.keyConcurrency ?? 4, async (f): Promise<[string, readonly string[]]> => {
+        try {
+          return [f.functionName, await instrumentedCall(this.ctx, "arm:functions.listKeys", scrub, () => arm.functionKeys(app, f.functionName))];
+        } catch (err) {
+          if (!(err instanceof CloudCallError) || err.httpStatus !== 404) throw err;
+          vanished.add(f.functionName);
+          return [f.functionName, []];
+        }
       });
-      const azure: AzureAppKeys = { masterKey: host.masterKey, hostFunctionKeys: host.functionKeys, functionKeys: new Map(own) };
-      return checkFunctionKeys(functions, apiKeys, azure, app.name);
+      const azure: AzureAppKeys = { masterKey: host.masterKey, hostFunctionKeys: host.functionKeys, systemKeys: host.systemKeys, functionKeys: new Map(own) };
+      const remaining = functions.filter((f) => !vanished.has(f.functionName));
+      return { warnings: checkFunctionKeys(remaining, apiKeys, azure, app.name), vanished };
     } catch (err) {
       // Listing worked; only the key read failed (e.g. Reader role). That is a warning, not a verdict on discovery.
       if (err instanceof CredbrokerError && err.reason === "DiscoveryDenied") {
-        return [new CredbrokerError("DiscoveryDenied", `azure function app ${app.name}: the principal may list functions but not read their keys; key check skipped`, { cause: err })];
+        return { warnings: [new CredbrokerError("DiscoveryDenied", `azure function app ${app.name}: the principal may list functions but not read their keys; key check skipped`, { cause: err })], vanished };
       }
       throw err;
     }

@@ -1,73 +1,61 @@
-// Maps @azure/identity and ARM errors to reasons: AADSTS codes are auth verdicts, 404/403 are app verdicts, 429/5xx/network are transient.
+// Maps @azure/identity and ARM errors to reasons by their real shapes: status from the cause chain, AADSTS code lists, ARM codes, Retry-After.
 import type { Reason } from "../../model/reasons.js";
 import type { CloudCallError } from "../shared/call-error.js";
 import { classifiedCallError, networkCodes, retryAfterMs } from "../shared/classify-helpers.js";
-
-/**
- * AADSTS codes that say the service is having a moment rather than that the credentials are wrong
- * (90033 temporarily unavailable, 50196 loop detected, 90006 server error). 7000112 — the
- * application is disabled — is a verdict, not among them.
- */
-const TRANSIENT_AADSTS = new Set(["90033", "50196", "90006"]);
+import { reasonOfAadsts } from "./entra-codes.js";
+import { azureErrorFacts, type AzureErrorFacts } from "./error-facts.js";
 
 const NETWORK_CODES = networkCodes("REQUEST_SEND_ERROR");
 
-interface AzureErrorShape {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  statusCode?: unknown;
-  response?: { headers?: { get?: (name: string) => string | undefined } };
+function isTimeout(f: AzureErrorFacts): boolean {
+  return f.names.some((n) => n === "AbortError" || n === "TimeoutError") || f.code === "ETIMEDOUT";
 }
 
-/** The AADSTS code in an identity error's text (MSAL folds the Entra response into the message). Pure. */
-export function aadstsCode(text: string): string | undefined {
-  return /AADSTS(\d{5,8})/.exec(text)?.[1];
+/** The reason of an ARM (or otherwise non-AADSTS) answer with an HTTP status. */
+function armReason(status: number, code: string | undefined, operation: string): Reason {
+  if (status === 404 && operation.startsWith("arm:sites")) return "FunctionAppNotFound";
+  // ARM proxies the function list to the app's own host; a stopped (or not yet started) host answers 404 "Error retrieving functions".
+  if (status === 404 && operation === "arm:functions.list") return "FunctionAppStopped";
+  if (status === 403 || code === "AuthorizationFailed") return "DiscoveryDenied";
+  // ARM refused a token Entra just issued: the principal is gone, or the token is for another audience.
+  if (status === 401) return "AzureAuthFailed";
+  return "InternalError";
 }
 
 /**
- * Classifies one failed Azure call. An AADSTS code → `AzureAuthFailed` (permanent; the code is
- * in the message, the secret never is), except the few transient ones; 404 on the site →
- * `FunctionAppNotFound`; 403 AuthorizationFailed → `DiscoveryDenied`; 429 → `Throttled`
- * (Retry-After kept on the error); 5xx and network → `ProviderUnavailable`; abort/timeout →
- * `Timeout`. Pure.
+ * Classifies one failed Azure call. Passing faults first — timeouts, no answer, 429 (`Throttled`,
+ * Retry-After kept), 5xx (`ProviderUnavailable`) — since a throttled or failing Entra still puts an
+ * AADSTS code in its body. Then the AADSTS code: throttling and service codes are transient, a
+ * wrong ARM resource or authority is `BrokerMisconfigured`, an assertion outside its time window
+ * is `ClockSkew`, any other is `AzureAuthFailed` (the code in the message, never the secret).
+ * Then ARM: 404 on the site → `FunctionAppNotFound`, 404 on the function list (the app's host is
+ * not running) → `FunctionAppStopped`, 403 → `DiscoveryDenied`, 401 → `AzureAuthFailed`. Pure apart from reading the clock for an HTTP-date Retry-After.
  */
 export function classifyAzureError(err: unknown, operation: string, secrets: readonly string[]): CloudCallError {
-  const e = (typeof err === "object" && err !== null ? err : {}) as AzureErrorShape;
-  const name = typeof e.name === "string" ? e.name : "Error";
-  const message = typeof e.message === "string" ? e.message : String(err);
-  const rawCode = typeof e.code === "string" ? e.code : undefined;
-  const status = typeof e.statusCode === "number" ? e.statusCode : undefined;
-  const aadsts = aadstsCode(message);
+  const f = azureErrorFacts(err);
+  const status = f.status;
   let reason: Reason;
-  let code = rawCode ?? name;
-  // Passing faults first: a throttled or failing service may still put an AADSTS code in its text.
-  if (name === "AbortError" || name === "TimeoutError" || rawCode === "ETIMEDOUT") {
+  let code = f.armCode ?? f.code ?? f.names[0] ?? "Error";
+  if (isTimeout(f)) {
     reason = "Timeout";
-  } else if (rawCode !== undefined && NETWORK_CODES.has(rawCode)) {
+  } else if (f.code !== undefined && NETWORK_CODES.has(f.code)) {
     reason = "ProviderUnavailable";
   } else if (status === 429) {
     reason = "Throttled";
+    if (f.aadsts !== undefined) code = `AADSTS${f.aadsts}`;
   } else if (status !== undefined && status >= 500) {
     reason = "ProviderUnavailable";
-  } else if (aadsts !== undefined) {
-    code = `AADSTS${aadsts}`;
-    reason = TRANSIENT_AADSTS.has(aadsts) ? "ProviderUnavailable" : "AzureAuthFailed";
-  } else if (status === 404 && operation.startsWith("arm:sites")) {
-    reason = "FunctionAppNotFound";
-  } else if (status === 403 || rawCode === "AuthorizationFailed") {
-    reason = "DiscoveryDenied";
-  } else if (status === 401) {
-    // ARM refused a token Entra just issued: the principal is gone or the token is for another audience.
-    reason = "AzureAuthFailed";
-  } else if (name === "CredentialUnavailableError" || name === "AuthenticationError" || name === "AuthenticationRequiredError") {
-    // No AADSTS code and no HTTP answer: the authority could not be reached or resolved.
-    reason = "ProviderUnavailable";
-  } else if (status === undefined) {
-    reason = "ProviderUnavailable";
+    if (f.aadsts !== undefined) code = `AADSTS${f.aadsts}`;
+  } else if (f.aadsts !== undefined) {
+    code = `AADSTS${f.aadsts}`;
+    reason = reasonOfAadsts(f.aadsts);
+  } else if (status !== undefined) {
+    reason = armReason(status, f.armCode ?? f.code, operation);
   } else {
-    reason = "InternalError";
+    // No AADSTS code and no HTTP answer (for @azure/identity: CredentialUnavailableError and the
+    // like): the authority or ARM could not be reached, or MSAL could not resolve the endpoints.
+    reason = "ProviderUnavailable";
   }
-  const wait = retryAfterMs(e.response?.headers?.get?.("retry-after"), Date.now);
-  return classifiedCallError({ provider: "azure", reason, operation, code, status, message, secrets, retryAfterMs: wait });
+  const message = f.armMessage !== undefined && !f.message.includes(f.armMessage) ? f.armMessage : f.message;
+  return classifiedCallError({ provider: "azure", reason, operation, code, status, message, secrets, retryAfterMs: retryAfterMs(f.retryAfter, Date.now) });
 }

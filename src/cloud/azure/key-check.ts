@@ -10,6 +10,8 @@ export interface AzureAppKeys {
   masterKey: string | undefined;
   /** Host-level function keys (valid for every function). */
   hostFunctionKeys: readonly string[];
+  /** Host system keys: the runtime accepts them for System-level functions only, never for Function-level ones. */
+  systemKeys: readonly string[];
   /** Function name → its own keys. */
   functionKeys: ReadonlyMap<string, readonly string[]>;
 }
@@ -60,7 +62,10 @@ export function checkFunctionKeys(functions: readonly KeyCheckFunction[], apiKey
     if (own !== undefined && own !== "") {
       const valid = [...(azure.functionKeys.get(fn.functionName) ?? []), ...azure.hostFunctionKeys, azure.masterKey];
       if (!matchesAny(own, valid)) {
-        warnings.push(new CredbrokerError("FunctionKeyStale", `azure function ${appName}/${fn.functionName}: its key in the upstream's secret no longer matches any key Azure holds for it`));
+        const problem = matchesAny(own, azure.systemKeys)
+          ? "its key in the upstream's secret is one of the host's system keys, which the Functions runtime does not accept for a Function-level function"
+          : "its key in the upstream's secret no longer matches any key Azure holds for it";
+        warnings.push(new CredbrokerError("FunctionKeyStale", `azure function ${appName}/${fn.functionName}: ${problem}`));
       }
     } else if (master !== undefined && master !== "") {
       if (!matchesAny(master, [azure.masterKey])) reportMasterStale();

@@ -1,10 +1,10 @@
 // The Azure key check and error classification, without a network.
 import { describe, expect, it } from "vitest";
-import { authLevelOf } from "../../../src/cloud/azure/arm-function-apps.js";
+import { glooAuthLevel, httpTriggerAuthLevel } from "../../../src/cloud/azure/auth-levels.js";
 import { classifyAzureError } from "../../../src/cloud/azure/classify.js";
 import { checkFunctionKeys, secretEquals } from "../../../src/cloud/azure/key-check.js";
 
-const azure = { masterKey: "MASTER-KEY-VALUE", hostFunctionKeys: ["HOST-DEFAULT-KEY"], functionKeys: new Map([["orders", ["ORDERS-KEY"]]]) };
+const azure = { masterKey: "MASTER-KEY-VALUE", hostFunctionKeys: ["HOST-DEFAULT-KEY"], systemKeys: ["SYSTEM-KEY"], functionKeys: new Map([["orders", ["ORDERS-KEY"]]]) };
 
 describe("checkFunctionKeys", () => {
   it("accepts a function's own key, a host key, or the master key", () => {
@@ -37,13 +37,20 @@ describe("checkFunctionKeys", () => {
   });
 });
 
-describe("authLevelOf", () => {
+describe("httpTriggerAuthLevel", () => {
   it("reads the HTTP trigger's authLevel in any spelling, and nothing for non-HTTP functions", () => {
-    expect(authLevelOf({ bindings: [{ type: "httpTrigger", authLevel: "function" }] })).toBe("Function");
-    expect(authLevelOf({ bindings: [{ type: "httpTrigger", authLevel: 2 }] })).toBe("Admin");
-    expect(authLevelOf({ bindings: [{ type: "HttpTrigger", authLevel: "ANONYMOUS" }] })).toBe("Anonymous");
-    expect(authLevelOf({ bindings: [{ type: "queueTrigger" }] })).toBeUndefined();
-    expect(authLevelOf(undefined)).toBeUndefined();
+    expect(httpTriggerAuthLevel({ bindings: [{ type: "httpTrigger", authLevel: "function" }] })).toBe("Function");
+    expect(httpTriggerAuthLevel({ bindings: [{ type: "HttpTrigger", authLevel: "ANONYMOUS" }] })).toBe("Anonymous");
+    expect(httpTriggerAuthLevel({ bindings: [{ type: "queueTrigger" }] })).toBeUndefined();
+    expect(httpTriggerAuthLevel(undefined)).toBeUndefined();
+  });
+
+  it("reads numbers with the Functions host's enum (Anonymous 0, Function 1, System 2, Admin 3, User 4), not Gloo's", () => {
+    const level = (authLevel: unknown) => httpTriggerAuthLevel({ bindings: [{ type: "httpTrigger", authLevel }] });
+    expect([0, 1, 2, 3, 4].map(level)).toEqual(["Anonymous", "Function", "System", "Admin", "User"]);
+    expect(["system", "user", "3"].map(level)).toEqual(["System", "User", "Admin"]);
+    // What Gloo can route: System and User have no Gloo level and are left out.
+    expect((["Anonymous", "Function", "System", "Admin", "User"] as const).map(glooAuthLevel)).toEqual(["Anonymous", "Function", undefined, "Admin", undefined]);
   });
 });
 
