@@ -21,7 +21,7 @@ import { CredbrokerError } from "../model/errors.js";
 import type { Redactor } from "../runtime/redact.js";
 import { validateStatusKey } from "../model/status.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { NotAuthorizedStreak } from "../runtime/failure-streak.js";
+import type { NotAuthorizedStreak } from "../secrets/not-authorized-streak.js";
 import { createKubernetesSecretSource, kubernetesRefusals, type KubernetesSecretSource } from "../secrets/kubernetes/kubernetes-secret-source.js";
 import { SecretResolver } from "../secrets/resolver.js";
 import type { SecretSource } from "../secrets/secret-source.js";
@@ -61,8 +61,9 @@ export function secretRefPolicyOf(config: Config): SecretRefPolicy {
 export interface SecretsPart {
   port: SecretPort;
   /**
-   * The one streak of Kubernetes refusals of the broker's identity (401/403), fed by Secret reads;
-   * the broker's other Kubernetes calls may feed it too, so a fleet refused is one log line and one count.
+   * The one streak of Kubernetes refusals of the broker's identity (401/403), fed by Secret reads
+   * and by the controller's calls on upstreams and Events (run.ts), so a fleet refused is one log
+   * line and one count.
    */
   kubernetesRefusals: NotAuthorizedStreak;
   start(): Promise<void>;

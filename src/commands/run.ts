@@ -58,7 +58,7 @@ export async function startBroker(config: Config, overrides: BrokerOverrides = {
     undo.push(() => cloud.close());
     controller = new Controller({
       kubeConfig,
-      api: createKubeUpstreamApi(kubeConfig, { requestTimeoutMs: upstreamRequestTimeoutMs(config) }),
+      api: createKubeUpstreamApi(kubeConfig, { requestTimeoutMs: upstreamRequestTimeoutMs(config), refusals: secrets.kubernetesRefusals }),
       secrets: secrets.port,
       providers: cloud.providers,
       settings,

@@ -1,26 +1,20 @@
 // Text for the person at the terminal: names from input echoed safely, every line capped, the closest known name suggested.
-import { truncateUtf8 } from "../model/text.js";
+import { echoName } from "../model/text.js";
 
 /** How much of a name from input (a flag, a variable, a file key or path) a message repeats. */
 export const MAX_NAME_BYTES = 120;
 /** The longest error line the CLI prints; a message can never grow with its input past this. */
 export const MAX_LINE_BYTES = 480;
 
-// Control, format (zero-width, bidi) and separator characters would forge lines or hide text on a terminal.
-const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu;
-
-function printable(text: string): string {
-  return text.replace(UNPRINTABLE, (ch) => `\\u{${(ch.codePointAt(0) ?? 0).toString(16).toUpperCase()}}`);
-}
-
 /** A name from input, fit to repeat in a message: invisible characters escaped, capped with "…". Never for values. Pure. */
 export function shownName(name: string, maxBytes: number = MAX_NAME_BYTES): string {
-  return truncateUtf8(printable(name), maxBytes);
+  return echoName(name, maxBytes);
 }
 
 /** One line for stderr: invisible characters escaped (no forged second line) and capped with "…". Pure. */
 export function terminalLine(text: string, maxBytes: number = MAX_LINE_BYTES): string {
-  return truncateUtf8(printable(text), maxBytes);
+  // The model's escaping of names (control, format and separator characters as \u{…}) serves whole lines too.
+  return echoName(text, maxBytes);
 }
 
 /**

@@ -5,6 +5,7 @@ import { isObject, type JsonObject } from "../model/fields.js";
 import { UPSTREAM_GROUP, UPSTREAM_KIND, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import { callOptions, kubeTimeout } from "../runtime/kube/call-options.js";
 import { kubeRefusalHint, refusesBroker } from "../runtime/kube/kube-request.js";
+import type { NotAuthorizedStreak } from "../secrets/not-authorized-streak.js";
 
 export type PatchAnswer = { kind: "patched"; object: JsonObject } | { kind: "conflict" } | { kind: "gone" };
 
@@ -57,6 +58,8 @@ export interface KubeUpstreamApiOptions {
   requestTimeoutMs?: number;
   /** Who writes: the Event source component and the `fieldManager` of every write (default `credbroker`). */
   component?: string;
+  /** Told of every 401/403 and of every answered call, so a refused broker is logged once per streak (the Secret reads' streak). */
+  refusals?: Pick<NotAuthorizedStreak, "refused" | "authorized">;
 }
 
 /** The UpstreamApi over client-node. Creates API clients from `kc`; no I/O until a method is called. */
@@ -75,10 +78,18 @@ export function createKubeUpstreamApi(kc: KubeConfig, options: KubeUpstreamApiOp
    */
   async function bounded<T>(call: string, write: boolean, send: (o: ConfigurationOptions) => Promise<T>, onError: (err: unknown) => T, contentType?: string): Promise<T> {
     const signal = AbortSignal.timeout(timeoutMs);
+    // "patch upstream ns/name" → the refused operation and its subject, as the Secret reads report theirs.
+    const subject = call.slice(call.lastIndexOf(" ") + 1);
+    const operation = call.slice(0, call.lastIndexOf(" "));
     try {
-      return await send(callOptions({ signal, ...(write ? { serverTimeoutMs: timeoutMs } : {}), ...(contentType !== undefined ? { contentType } : {}) }));
+      const answer = await send(callOptions({ signal, ...(write ? { serverTimeoutMs: timeoutMs } : {}), ...(contentType !== undefined ? { contentType } : {}) }));
+      options.refusals?.authorized(subject);
+      return answer;
     } catch (err) {
       if (signal.aborted && !(err instanceof ApiException)) throw kubeTimeout(call, timeoutMs);
+      const status = err instanceof ApiException ? err.code : undefined;
+      if (refusesBroker(status)) options.refusals?.refused({ operation, subject, status, why: `kubernetes ${call} failed with HTTP ${status}` });
+      else if (status !== undefined) options.refusals?.authorized(subject);
       return onError(err);
     }
   }

@@ -4,7 +4,7 @@ import { closestName, MAX_LINE_BYTES, shownName, terminalLine } from "../../src/
 
 describe("terminal text", () => {
   it("escapes characters that would forge a line or hide text, and caps the result", () => {
-    expect(terminalLine("a\nb\u200Bc\u001B[31m")).toBe("a\\u{A}b\\u{200B}c\\u{1B}[31m");
+    expect(terminalLine("a\nb\u200Bc\u001B[31m")).toBe("a\\u{000A}b\\u{200B}c\\u{001B}[31m");
     const long = terminalLine("x".repeat(10_240));
     expect(Buffer.byteLength(long, "utf8")).toBeLessThanOrEqual(MAX_LINE_BYTES);
     expect(long.endsWith("…")).toBe(true);

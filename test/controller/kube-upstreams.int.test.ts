@@ -67,14 +67,20 @@ describe("kubernetes upstream API", () => {
 
   it.each([401, 403] as const)("reports a %i on an upstream PATCH as the broker not being authorized: retryable, never a verdict", async (status) => {
     kube.apply(upstream("default", `refused-${status}`));
-    const api = createKubeUpstreamApi(pooled(), { requestTimeoutMs: 5000 });
+    const told: string[] = [];
+    const refusals = { refused: (r: { operation: string; subject: string }) => told.push(`refused ${r.operation} ${r.subject}`), authorized: (subject: string) => told.push(`authorized ${subject}`) };
+    const api = createKubeUpstreamApi(pooled(), { requestTimeoutMs: 5000, refusals });
     kube.faults.set({ denyRate: 1, denyStatus: status, operations: ["patch upstreams"] });
 
     const error = await api.mergePatch("default", `refused-${status}`, { metadata: { labels: { touched: "yes" } } }).then(
       () => undefined,
       (err: unknown) => err,
     );
+    kube.faults.reset();
+    await api.mergePatch("default", `refused-${status}`, { metadata: { labels: { touched: "yes" } } });
 
+    // The refusal and the recovery reach the Secret reads' streak: one log line and one count per streak.
+    expect(told).toEqual([`refused patch upstream default/refused-${status}`, `authorized default/refused-${status}`]);
     expect(error).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
     expect((error as Error).message).toContain(`patch upstream default/refused-${status} failed with HTTP ${status}`);
     expect((error as Error).message).toContain(status === 403 ? "deploy/base/rbac.yaml" : "service-account token");

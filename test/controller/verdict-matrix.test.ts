@@ -23,7 +23,9 @@ const listed: Extract<Script["discover"], { status: "listed" }> = { status: "lis
 const cloud = (reason: ConstructorParameters<typeof CredbrokerError>[0], options: { retryAfterMs?: number } = {}) => new CredbrokerError(reason, `cloud said ${reason}`, options);
 /** What a Secret read answering `status` becomes, through the real classifiers. */
 const kubeRead = (status: number) => classifyKubernetesError(new ApiException(status, "answer", {}, {}), "team/keys");
-const vaultRead = (status: number) => classifyVaultError({ response: { statusCode: status } }, "read", "secret/data/gloo/gloo.solo.io/v1/Secret/team/keys");
+// As node-vault rejects: the status and Vault's parsed body (KV's own 404 for a secret that is not there is `{"errors":[]}`).
+const vaultRead = (status: number, errors: string[] = status === 404 ? [] : ["boom"]) =>
+  classifyVaultError({ response: { statusCode: status, body: { errors } } }, "read", "secret/data/gloo/gloo.solo.io/v1/Secret/team/keys");
 const secretFails = (e: CredbrokerError): Script => ({ secretError: e, verify: valid, discover: listed });
 const verifyFails = (e: CredbrokerError): Script => ({ verify: { status: e.retryable ? "unknown" : "rejected", error: e }, discover: listed });
 const discoverFails = (e: CredbrokerError): Script => ({ verify: valid, discover: { status: e.retryable ? "unknown" : "rejected", error: e } });
@@ -165,6 +167,7 @@ describe("verdict/transient matrix", () => {
     expect(await reasonOf(vaultRead(422))).toBe("InternalError");
     expect(await reasonOf(kubeRead(404))).toBe("SecretNotFound");
     expect(await reasonOf(vaultRead(404))).toBe("SecretNotFound");
+    expect(await reasonOf(vaultRead(404, ['no handler for route "secrte/data/x". route entry not found.']))).toBe("BrokerMisconfigured");
     expect(await reasonOf(vaultRead(429))).toBe("SecretSourceUnavailable");
   });
 

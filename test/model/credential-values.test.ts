@@ -166,8 +166,8 @@ describe("Gloo's YAML formats stay quiet", () => {
     try {
       const yaml = `accessKey: ${V.legacyAccessKey}\nsecretKey: !${V.legacySecretKey} x\n`;
       parseKubernetesSecret(kubeSecret({ aws: yaml }, GLOO_ANNOTATION));
-      // Node delivers process warnings on a later tick.
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      // Node emits process warnings on process.nextTick, which runs before setImmediate.
+      await new Promise((resolve) => setImmediate(resolve));
     } finally {
       process.off("warning", onWarning);
     }

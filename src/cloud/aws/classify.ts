@@ -134,8 +134,9 @@ function assumedSessionRefusal(code: string): string {
 
 /**
  * Whether `err` is AWS refusing the credentials a call was signed with (any code of
- * CREDENTIAL_CODES, skew included): for a session credbroker assumed, the session is then not
- * worth keeping. Pure.
+ * CREDENTIAL_CODES, signature mismatches included; the clock codes such as RequestExpired are not,
+ * since a session refused for the clock is still good): for a session credbroker assumed, the
+ * session is then not worth keeping. Pure.
  */
 export function refusesCredentials(err: unknown): boolean {
   return err instanceof CloudCallError && err.code !== undefined && CREDENTIAL_CODES.has(err.code);

@@ -4,6 +4,7 @@ import { createSystemClock, type Clock } from "../../runtime/clock.js";
 import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import { CredbrokerError, toCredbrokerError, ValidationError } from "../../model/errors.js";
 import { compileFunctionFilter } from "../../model/function-filter.js";
+import { echoName } from "../../model/text.js";
 import { silentCloudTelemetry, type CloudTelemetry } from "../../runtime/telemetry.js";
 import type {
   AzureCloudProvider,
@@ -195,7 +196,7 @@ export class AzureProvider implements AzureCloudProvider {
     }
     if (!isFunctionAppKind(app.kind)) {
       // The spec names a site that is not a function app (a web app, a Logic App): a verdict on the spec.
-      throw new CloudCallError("NotAFunctionApp", "azure", "arm:sites.get", `azure site ${app.name} in resource group ${app.resourceGroup} is not a function app (kind ${app.kind ?? ""})`, { code: "NotAFunctionApp" });
+      throw new CloudCallError("NotAFunctionApp", "azure", "arm:sites.get", `azure site ${app.name} in resource group ${app.resourceGroup} is not a function app (kind ${echoName(app.kind ?? "")})`, { code: "NotAFunctionApp" });
     }
     return { arm, app, secrets, identity: { provider: "azure", tenantId: p.tenantId, clientId: p.clientId, subscriptionId: p.subscriptionId } };
   }

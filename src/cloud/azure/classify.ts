@@ -17,7 +17,11 @@ function armReason(status: number, code: string | undefined, operation: string):
   // ARM proxies the function list to the app's own host; a stopped (or not yet started) host answers 404 "Error retrieving functions".
   if (status === 404 && operation === "arm:functions.list") return "FunctionAppStopped";
   if (status === 403 || code === "AuthorizationFailed") return "DiscoveryDenied";
-  // ARM refused a token Entra just issued: the principal is gone, or the token is for another audience.
+  // ARM's 401 codes say whose fault it is. An expired token that MSAL still served as fresh means
+  // the pod's clock is behind; a token for another audience means azure.armEndpoint names another
+  // cloud. Any other 401 refuses a token Entra just issued: the principal is gone.
+  if (status === 401 && code === "ExpiredAuthenticationToken") return "ClockSkew";
+  if (status === 401 && code === "InvalidAuthenticationTokenAudience") return "BrokerMisconfigured";
   if (status === 401) return "AzureAuthFailed";
   return "InternalError";
 }
@@ -29,7 +33,8 @@ function armReason(status: number, code: string | undefined, operation: string):
  * wrong ARM resource or authority is `BrokerMisconfigured`, an assertion outside its time window
  * is `ClockSkew`, any other is `AzureAuthFailed` (the code in the message, never the secret).
  * Then ARM: 404 on the site → `FunctionAppNotFound`, 404 on the function list (the app's host is
- * not running) → `FunctionAppStopped`, 403 → `DiscoveryDenied`, 401 → `AzureAuthFailed`. Pure apart from reading the clock for an HTTP-date Retry-After.
+ * not running) → `FunctionAppStopped`, 403 → `DiscoveryDenied`, 401 → `AzureAuthFailed` (but `ExpiredAuthenticationToken` →
+ * `ClockSkew`, `InvalidAuthenticationTokenAudience` → `BrokerMisconfigured`). Pure apart from reading the clock for an HTTP-date Retry-After.
  */
 export function classifyAzureError(err: unknown, operation: string, secrets: readonly string[]): CloudCallError {
   const f = azureErrorFacts(err);

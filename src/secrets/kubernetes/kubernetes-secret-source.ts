@@ -6,7 +6,7 @@ import { isObject } from "../../model/fields.js";
 import { nameOf, resourceVersionOf } from "../../model/object-meta.js";
 import { parseKubernetesSecret } from "../../model/secret-formats.js";
 import { createSystemClock } from "../../runtime/clock.js";
-import { NotAuthorizedStreak } from "../../runtime/failure-streak.js";
+import { NotAuthorizedStreak } from "../not-authorized-streak.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";
 import { ChangeListeners, refKey } from "../change-listeners.js";

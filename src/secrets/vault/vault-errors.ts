@@ -55,14 +55,38 @@ function refusalHint(operation: VaultOperation, subject: string): string {
 }
 
 /** The settings that decide what a request looks like, named when Vault rejects one as malformed. */
+/**
+ * Whether a 404 body is Vault saying "nothing stored here": KV answers an absent secret with
+ * `{"errors":[]}` and a deleted version with its envelope. A 404 with errors ("no handler for route …": no mount there) or a body that is
+ * not Vault's JSON (a proxy's page) says the broker asked the wrong place. Only the shape is read;
+ * the body is never kept or rendered.
+ */
+function isAbsentSecret(err: unknown): boolean {
+  const response = (err as { response?: { body?: unknown } } | null)?.response;
+  let body = response?.body;
+  if (typeof body === "string") {
+    try {
+      body = JSON.parse(body) as unknown;
+    } catch {
+      return false;
+    }
+  }
+  if (typeof body !== "object" || body === null) return false;
+  // KV v2 answers a deleted or destroyed version with its envelope (`data.metadata` says which).
+  if (typeof (body as { data?: unknown }).data === "object") return true;
+  const errors = (body as { errors?: unknown }).errors;
+  return Array.isArray(errors) && errors.length === 0;
+}
+
 function requestSettings(operation: VaultOperation): string {
   return operation === "read" ? "vault.address, vault.namespace, vault.kvMount, vault.kvVersion, vault.rootKey and vault.pathTemplate" : "vault.address and vault.namespace";
 }
 
 /**
  * Classifies a failed Vault call. Pure. `subject` names what was asked for (a path or the auth
- * mount, never a value). Only a 404 is about the secret (SecretNotFoundError, a verdict; Vault's
- * deleted and destroyed versions are found in the payload). 401/403 refuse the broker's own token
+ * mount, never a value). Only KV's own 404 (`{"errors":[]}`) is about the secret (SecretNotFoundError,
+ * a verdict; Vault's deleted and destroyed versions are found in the payload); a 404 from no mount
+ * or not Vault at all is BrokerMisconfigured. 401/403 refuse the broker's own token
  * (its policy, its validity) → BrokerNotAuthorizedError, transient, naming the policy to fix. 429,
  * 412, 5xx (503 sealed included), timeouts, refused or reset connections → SecretSourceUnavailableError.
  * Another 4xx (400, 405, 409, 422...) means the broker asked wrongly (its path settings, a proxy) →
@@ -81,7 +105,8 @@ export function classifyVaultError(err: unknown, operation: VaultOperation, subj
     if (status >= 500 || status === 412) return new SecretSourceUnavailableError(`${what}: Vault answered HTTP ${status}`, { cause });
     if (operation === "login") return new VaultLoginError(`${what}: ${status === 401 || status === 403 ? "permission denied" : `Vault refused the login (HTTP ${status})`}`, { cause });
     if (status === 403 || status === 401) return new BrokerNotAuthorizedError(`${what}: permission denied (HTTP ${status}): ${refusalHint(operation, subject)}`, { cause });
-    if (status === 404) return new SecretNotFoundError(`${what}: not found`, { cause });
+    if (status === 404 && (operation !== "read" || isAbsentSecret(err))) return new SecretNotFoundError(`${what}: not found`, { cause });
+    if (status === 404) return new CredbrokerError("BrokerMisconfigured", `${what}: Vault has no such route (HTTP 404 without a KV answer: no mount there, or not Vault); not a verdict on the secret: check ${requestSettings(operation)}`, { cause, retryable: true });
     return new CredbrokerError("InternalError", `${what}: Vault rejected the broker's request (HTTP ${status}); not a verdict on the secret: check ${requestSettings(operation)}`, { cause, retryable: true });
   }
   if (code !== undefined) {

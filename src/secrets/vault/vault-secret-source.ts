@@ -5,7 +5,7 @@ import { createSystemClock, type Clock, type Random, type TimerHandle } from "..
 import { mapWithConcurrency } from "../../runtime/pools/map-with-concurrency.js";
 import type { SecretMaterial } from "../../model/credentials.js";
 import { BrokerNotAuthorizedError, DependencyCallError, SecretNotFoundError, toCredbrokerError, type CredbrokerError } from "../../model/errors.js";
-import { NotAuthorizedStreak } from "../../runtime/failure-streak.js";
+import { NotAuthorizedStreak } from "../not-authorized-streak.js";
 import { parseVaultKv1Payload, parseVaultPayload } from "../../model/secret-formats.js";
 import type { SecretsTelemetry } from "../../runtime/telemetry.js";
 import type { SecretRef } from "../../model/upstream.js";

@@ -84,6 +84,15 @@ describe("Entra token failures, as the identity platform answers them", () => {
 });
 
 describe("ARM failures, as Microsoft.Web answers them", () => {
+  it.each([
+    ["ExpiredAuthenticationToken", "The access token expiry UTC time '12/2/2026 3:00:00 AM' is earlier than current UTC time '12/2/2026 3:20:00 AM'.", "unknown", "ClockSkew"],
+    ["InvalidAuthenticationTokenAudience", "The access token has been obtained for wrong audience or resource 'https://management.usgovcloudapi.net/'.", "unknown", "BrokerMisconfigured"],
+    ["InvalidAuthenticationToken", "The access token is invalid.", "rejected", "AzureAuthFailed"],
+  ])("reads ARM's 401 %s by its code: the broker's clock or settings are not the principal's fault", async (code, message, status, reason) => {
+    const { provider } = providerWith([tokenAnswer(TOKEN_OK), armAnswer(/\/sites\/app\?/, { status: 401, body: { error: { code, message } } })]);
+    expect(await provider.verify({ functionAppName: "app", principal })).toMatchObject({ status, error: { reason, code } });
+  });
+
   it("rejects a missing resource group (404 ResourceGroupNotFound) as FunctionAppNotFound", async () => {
     const { provider } = providerWith([tokenAnswer(TOKEN_OK), armAnswer(/\/sites\/app\?/, { status: 404, body: { error: { code: "ResourceGroupNotFound", message: "Resource group 'rg' could not be found." } } })]);
     expect(await provider.verify({ functionAppName: "app", principal })).toMatchObject({ status: "rejected", error: { reason: "FunctionAppNotFound", code: "ResourceGroupNotFound" } });

@@ -78,11 +78,11 @@ describe("VaultClient on the wire", () => {
   it("maps statuses to the secret-source errors and counts them", async () => {
     const metrics = new Metrics();
     const c = await client({}, metrics);
-    // Only 404 is about the secret (a verdict); every other answer is not, and is retried.
+    // Only KV's own 404 is about the secret (a verdict); every other answer is not, and is retried.
     const cases: Array<[number, abstract new (...args: never[]) => Error, string, boolean]> = [
       [401, BrokerNotAuthorizedError, "BrokerNotAuthorized", true],
       [403, BrokerNotAuthorizedError, "BrokerNotAuthorized", true],
-      [404, SecretNotFoundError, "SecretNotFound", false],
+      [404, CredbrokerError, "BrokerMisconfigured", true],
       [400, CredbrokerError, "InternalError", true],
       [405, CredbrokerError, "InternalError", true],
       [409, CredbrokerError, "InternalError", true],
@@ -100,9 +100,23 @@ describe("VaultClient on the wire", () => {
       expect((err as Error).message).not.toContain(TOKEN);
       expect(String((err as Error).cause)).not.toContain(TOKEN);
     }
+    reply = { status: 404, body: { errors: [] } };
+    await expect(c.read(TOKEN, "secret/data/x")).rejects.toMatchObject({ reason: "SecretNotFound", retryable: false });
     const text = await metrics.render();
     expect(text).toMatch(/credbroker_vault_operations_total\{operation="read",result="unavailable"\} 4/);
     expect(text).toMatch(/credbroker_vault_operations_total\{operation="read",result="denied"\} 2/);
+  });
+
+  it("tells KV's own 404 (nothing stored: a verdict) from a 404 of no mount or of something that is not Vault (the broker's settings)", async () => {
+    const c = await client();
+    reply = { status: 404, body: { errors: [] } };
+    await expect(c.read(TOKEN, "secret/data/gloo/x")).rejects.toMatchObject({ reason: "SecretNotFound", retryable: false });
+    reply = { status: 404, body: { errors: ['no handler for route "secrte/data/gloo/x". route entry not found.'] } };
+    const noMount = (await c.read(TOKEN, "secrte/data/gloo/x").catch((e: unknown) => e)) as CredbrokerError;
+    expect(noMount).toMatchObject({ reason: "BrokerMisconfigured", retryable: true });
+    expect(noMount.message).toContain("vault.kvMount");
+    reply = { status: 404, body: "<html><body>404 Not Found</body></html>" };
+    await expect(c.read(TOKEN, "secret/data/gloo/x")).rejects.toMatchObject({ reason: "BrokerMisconfigured", retryable: true });
   });
 
   it("names the policy to fix on a refused read, and the settings on a request Vault calls malformed", async () => {
