@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BrokerNotAuthorizedError, CredbrokerError, SecretNotFoundError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
+import { BrokerNotAuthorizedError, CredbrokerError, SecretSourceUnavailableError } from "../../../src/model/errors.js";
 import { VaultLoginError } from "../../../src/secrets/vault/vault-errors.js";
 import { Metrics } from "../../../src/observability/metrics.js";
 import { createVaultClient, type VaultClient } from "../../../src/secrets/vault/vault-client.js";
