@@ -7,9 +7,12 @@ import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "
 
 const NS = "team-orders";
 const UPSTREAMS_UNDER_TEST = ["orders-azure", "orders-azure-copy"];
-/** A shorter throttling window than the issue's 60 s, with the same logic: Retry-After 4 s, throttled for 12 s. */
+/**
+ * Throttled for 12 s with Retry-After 4 s: the issue's 60 s window with the same logic, shorter for
+ * `npm test`. CREDBROKER_ENTRA_THROTTLE_MS=60000 runs the full window (as for the closing note).
+ */
 const RETRY_AFTER_SECONDS = 4;
-const WINDOW_MS = 12_000;
+const WINDOW_MS = Number(process.env.CREDBROKER_ENTRA_THROTTLE_MS ?? "12000");
 
 describe("Azure upstreams while Entra throttles", () => {
   let sandbox: Sandbox;
@@ -66,5 +69,5 @@ describe("Azure upstreams while Entra throttles", () => {
     expect(attempts).toBeLessThanOrEqual(UPSTREAMS_UNDER_TEST.length * (Math.ceil(WINDOW_MS / (RETRY_AFTER_SECONDS * 1000)) + 2));
     await eventually("Authenticated True again", () => UPSTREAMS_UNDER_TEST.every((n) => authenticated(n)?.status === "True"), 15_000);
     for (const name of UPSTREAMS_UNDER_TEST) expect(entry(name)?.state).toBe("Accepted");
-  }, 90_000);
+  }, WINDOW_MS + 80_000);
 });
