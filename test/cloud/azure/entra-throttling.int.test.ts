@@ -32,7 +32,9 @@ describe("Azure upstreams while Entra throttles", () => {
     sandbox.kube.apply({ apiVersion: original.apiVersion, kind: original.kind, metadata: { ...meta, name: "orders-azure-copy" }, spec: original.spec });
     // A shared result lives 1 s, shorter than Entra's Retry-After, so every retry asks Entra (a longer
     // cache would answer the retries with the valid result of the pass before the throttling).
-    broker = await startTestBroker(sandboxConfig(sandbox, { "log.level": "info", "controller.cacheTtlMs": "1s" }));
+    // The harness caps backoff at 2 s, and a Retry-After above controller.backoffMaxMs counts as that
+    // maximum (README): 10 s lets Entra's 4 s stand, so the test sees it honoured.
+    broker = await startTestBroker(sandboxConfig(sandbox, { "log.level": "info", "controller.cacheTtlMs": "1s", "controller.backoffMaxMs": "10s" }));
     await eventually("both Azure upstreams Accepted", () => UPSTREAMS_UNDER_TEST.every((n) => entry(n)?.state === "Accepted"), 30_000);
   }, 60_000);
 
