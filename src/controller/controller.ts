@@ -48,7 +48,7 @@ export interface ControllerSettings {
   };
   /** Deadline of one Kubernetes request: a list page of the watches, a Lease call (capped by the renew deadline in the elector). */
   requestTimeoutMs: number;
-  /** How long edits to one upstream or namespace are gathered before the reconcile they cause (SETTLE_MS by default). */
+  /** The settle window of edits to one upstream or namespace: at most one reconcile they cause per window (SETTLE_MS by default). */
   changeSettleMs?: number;
 }
 
@@ -94,6 +94,8 @@ export class Controller {
   private readonly index: UpstreamIndex;
   /** Keys with a forced re-verification pending: the next run bypasses every cache. */
   private readonly forced = new Set<string>();
+  /** When each key's last edit-caused reconcile was due (settleDelay); dropped with the upstream. */
+  private readonly settled = new Map<string, number>();
   private readonly states: UpstreamStates;
   private readonly watches: WatchLoop[] = [];
   private readonly queue: WorkQueue;
@@ -276,17 +278,32 @@ export class Controller {
   /** Puts `keys` on the queue for `trigger`, with the trigger's priority (TRIGGERS). */
   private trigger(trigger: Trigger, keys: readonly string[]): void {
     const priority = TRIGGERS[trigger];
-    const delayMs = SETTLES.has(trigger) ? (this.deps.settings.changeSettleMs ?? SETTLE_MS) : 0;
+    const settles = SETTLES.has(trigger);
     for (const key of keys) {
       if (priority === "forced") this.forced.add(key);
-      this.queue.add(key, { priority, delayMs });
+      this.queue.add(key, { priority, delayMs: settles ? this.settleDelay(key) : 0 });
     }
+  }
+
+  /**
+   * How long an edit of `key` waits: not at all when the key's last edit-caused run was due a
+   * settle window ago or more, else until one window after it. A single edit is reconciled at once;
+   * a burst gets one reconcile per window, the last reading the object as the burst left it.
+   */
+  private settleDelay(key: string): number {
+    const window = this.deps.settings.changeSettleMs ?? SETTLE_MS;
+    const now = this.deps.clock.now();
+    const last = this.settled.get(key);
+    const due = last === undefined || now - last >= window ? now : last + window;
+    this.settled.set(key, due);
+    return due - now;
   }
 
   private onUpstream(type: WatchEventType, obj: WatchedObject): void {
     if (type === "deleted") {
       const key = this.index.remove(obj);
       this.forced.delete(key);
+      this.settled.delete(key);
       this.queue.remove(key);
       this.deps.secrets.untrack(key);
       this.forgetSeries(key);

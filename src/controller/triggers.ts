@@ -26,10 +26,11 @@ export const TRIGGERS = {
 export type Trigger = keyof typeof TRIGGERS;
 
 /**
- * Triggers whose reconcile waits SETTLE_MS: edits that come in bursts (an annotation flapping in a
- * GitOps fight, a label applied to a namespace, then changed back). The queue keeps a pending key's
- * earliest start, so a key changes at most once per window however often it is edited, and each
- * reconcile reads the object as it is then. A `forced` request and a rotated secret never wait.
+ * Triggers that settle: edits come in bursts (an annotation flapping in a GitOps fight, a label put
+ * on a namespace, then changed back). The first edit of a key is reconciled at once; another within
+ * SETTLE_MS of it waits for the window's end, and the queue keeps a pending key's earliest start, so
+ * a key runs at most once per window however often it is edited, each run reading the object as it
+ * is then. A `forced` request and a rotated secret never wait.
  */
 export const SETTLES: ReadonlySet<Trigger> = new Set<Trigger>(["upstreamChanged", "namespaceLabelsChanged"]);
 

@@ -152,6 +152,27 @@ describe("Controller", () => {
     expect(t.api.writes.length).toBeLessThanOrEqual(7);
   });
 
+  it("reconciles a single edit at once: only a second edit within the window waits", async () => {
+    const t = setup(valid);
+    stop = () => t.controller.stop({ drainTimeoutMs: 0 });
+    t.add(upstream("team", "orders"));
+    await t.pass();
+    const edit = (filter: string) => t.deliver("modified", t.api.edit("team", "orders", (o) => ((o.metadata as JsonObject).annotations = { "credbroker.io/function-filter": filter })));
+    edit("orders-*");
+    await t.pass(0);
+    expect(t.calls.resolves).toBe(2);
+    edit("billing-*");
+    await t.pass(SETTLE_MS / 2);
+    expect(t.calls.resolves).toBe(2);
+    await t.pass(SETTLE_MS / 2);
+    expect(t.calls.resolves).toBe(3);
+    // A window after the last run, an edit is again reconciled at once.
+    await t.pass(SETTLE_MS);
+    edit("payments-*");
+    await t.pass(0);
+    expect(t.calls.resolves).toBe(4);
+  });
+
   it("does not make a forced re-verification wait for the settle window", async () => {
     const t = setup(valid);
     stop = () => t.controller.stop({ drainTimeoutMs: 0 });
@@ -208,10 +229,14 @@ describe("Controller", () => {
     await t.pass();
     expect(t.calls.verifies).toHaveLength(3);
     t.watch("namespaces").options.onEvent("modified", ns("team", { "discovery.solo.io/function_discovery": "enabled" }));
-    await t.pass(SETTLE_MS - 100);
-    expect(t.calls.verifies).toHaveLength(3);
-    await t.pass(100);
+    await t.pass();
     expect(t.calls.verifies).toHaveLength(5);
+    // Changed again within the settle window: the reconcile waits for the window's end.
+    t.watch("namespaces").options.onEvent("modified", ns("team", { "discovery.solo.io/function_discovery": "disabled" }));
+    await t.pass(SETTLE_MS - 100);
+    expect(t.calls.verifies).toHaveLength(5);
+    await t.pass(100);
+    expect(t.calls.verifies).toHaveLength(7);
   });
 
   it("forgets a deleted upstream: it leaves the queue, the state gauge and its own series", async () => {
