@@ -1,10 +1,9 @@
 // A Vault-backed upstream through the whole broker while Vault is sealed, while logins fail (TokenReview down), or while its policy is removed: the verdict stands, the condition says so, it recovers by itself.
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { readOwnStatus, type StatusEntry } from "../../src/model/status.js";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.js";
-import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
 import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
+import { upstreamProbe } from "../support/upstream-probe.js";
 
 const NS = "team-payments";
 const NAME = "payments-vault";
@@ -12,22 +11,11 @@ const NAME = "payments-vault";
 describe("a Vault-backed upstream under Vault faults", () => {
   let sandbox: Sandbox;
   let broker: HarnessBroker;
-  const entry = (): StatusEntry | undefined => readOwnStatus(sandbox.kube.get(UPSTREAMS, NS, NAME), "credbroker");
-  const secretResolved = () => entry()?.details.conditions.find((c) => c.type === "SecretResolved");
-  /** Samples the entry every 50 ms for `ms`: every state and SecretResolved status seen. */
-  const sample = async (ms: number) => {
-    const seen: string[] = [];
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      seen.push(`${entry()?.state}/${secretResolved()?.status}/${secretResolved()?.reason}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return [...new Set(seen)];
-  };
-  const reverify = (token: string) => {
-    const u = sandbox.kube.get(UPSTREAMS, NS, NAME)!;
-    sandbox.kube.apply({ ...u, metadata: { ...(u.metadata as object), annotations: { ...((u.metadata as { annotations?: object }).annotations ?? {}), "credbroker.io/reverify": token } } });
-  };
+  const probe = upstreamProbe(() => sandbox, NS, NAME);
+  const { entry, reverify } = probe;
+  const secretResolved = () => probe.condition("SecretResolved");
+  /** Every state and SecretResolved status seen over `ms`. */
+  const sample = (ms: number) => probe.sample(ms, "SecretResolved");
 
   beforeAll(async () => {
     sandbox = await startSandbox();

@@ -1,10 +1,9 @@
 // A Kubernetes-secret upstream through the whole broker while the API server refuses the broker's own Secret reads (its RBAC rule removed: 403; its token not accepted: 401): the verdict stands, one log line per streak, recovery by itself.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { JsonObject } from "../../../src/model/fields.js";
-import { readOwnStatus, type StatusEntry } from "../../../src/model/status.js";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.js";
-import { UPSTREAMS } from "../../../src/sandbox/kube/index.js";
 import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../../support/broker-harness.js";
+import { upstreamProbe } from "../../support/upstream-probe.js";
 
 const NS = "team-orders";
 const NAME = "orders-legacy";
@@ -14,23 +13,11 @@ describe("a Kubernetes-secret upstream while the broker's Secret reads are refus
   let sandbox: Sandbox;
   let broker: HarnessBroker;
   let role: JsonObject;
-  const entry = (): StatusEntry | undefined => readOwnStatus(sandbox.kube.get(UPSTREAMS, NS, NAME), "credbroker");
-  const secretResolved = () => entry()?.details.conditions.find((c) => c.type === "SecretResolved");
-  /** Samples the entry every 50 ms for `ms`: every state and SecretResolved status seen. */
-  const sample = async (ms: number) => {
-    const seen: string[] = [];
-    const until = Date.now() + ms;
-    while (Date.now() < until) {
-      seen.push(`${entry()?.state}/${secretResolved()?.status}/${secretResolved()?.reason}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    return [...new Set(seen)];
-  };
-  const reverify = (token: string) => {
-    const u = sandbox.kube.get(UPSTREAMS, NS, NAME)!;
-    const meta = u["metadata"] as { annotations?: Record<string, string> };
-    sandbox.kube.apply({ ...u, metadata: { ...meta, annotations: { ...(meta.annotations ?? {}), "credbroker.io/reverify": token } } });
-  };
+  const probe = upstreamProbe(() => sandbox, NS, NAME);
+  const { entry, reverify } = probe;
+  const secretResolved = () => probe.condition("SecretResolved");
+  /** Every state and SecretResolved status seen over `ms`. */
+  const sample = (ms: number) => probe.sample(ms, "SecretResolved");
   const streaks = async () => Number(/credbroker_broker_not_authorized_streaks_total\{dependency="kubernetes"\} (\d+)/.exec(await broker.metrics.render())?.[1] ?? "0");
   const starts = (lines: string[]) => lines.filter((l) => l.includes("Kubernetes refuses the broker's own identity"));
   const ends = (lines: string[]) => lines.filter((l) => l.includes("Kubernetes authorizes the broker again"));
