@@ -147,13 +147,27 @@ export function buildProgram(): Command {
     });
 
   command("demo")
-    .description("sandbox + sample fleet + broker, with a live table of upstream states (the default npm start)")
-    .option("--duration <seconds>", "stop by itself after this many seconds (0: until Ctrl-C)", "0")
-    .action(async (opts: { duration: string }) => {
+    .description("sandbox + sample fleet + broker, with a live table of upstream states and how to poke the broker (the default npm start)")
+    .option("--duration <seconds>", "stop by itself after this many seconds (0: until Ctrl-C); with --once, the deadline (0: 60)", "0")
+    .option("--once", "no story, no live table: wait until every upstream has settled, print the final states, exit (1 if they never settle)")
+    .option("-o, --output <format>", "with --once: table or json (one JSON document on stdout)")
+    .action(async (opts: { duration: string; once?: boolean; output?: string }) => {
       const durationSeconds = wholeNumber(opts.duration, 0, 86_400 * 365);
       if (durationSeconds === undefined) throw new UsageError("--duration: must be a whole number of seconds, in decimal digits", "demo ");
+      if (opts.output !== undefined && opts.once !== true) throw new UsageError("-o/--output: only with --once", "demo ");
+      // Checked here rather than with commander's choices, whose message repeats the value given.
+      if (opts.output !== undefined && opts.output !== "table" && opts.output !== "json") throw new UsageError("-o/--output: must be table or json", "demo ");
+      const output = opts.output ?? "table";
       const { runDemo } = await import("../commands/demo.js");
-      await runDemo({ out: process.stdout, durationSeconds, interactive: process.stdout.isTTY });
+      const code = await runDemo({
+        out: process.stdout,
+        err: process.stderr,
+        durationSeconds,
+        interactive: process.stdout.isTTY,
+        ...(opts.once === true ? { once: { output } } : {}),
+      });
+      // runDemo has said why on stderr.
+      if (code !== 0) throw new CliError("", code);
     });
 
   return program;

@@ -158,6 +158,7 @@ export function controllerSettings(config: Config): ControllerSettings {
       shards: config.leader.shards,
     },
     requestTimeoutMs: config.kubernetes.requestTimeoutMs,
+    maxQueuedReverify: config.http.maxQueuedReverify,
   };
 }
 

@@ -78,6 +78,14 @@ const RULES: CombinationRule[] = [
     check: (c, s) => (c.http.auth === "none" && !c.http.allowAnonymousOnLoopback ? [s.line("http.allowAnonymousOnLoopback", `must be true when ${s.ref("http.auth")} is none`)] : []),
   },
   {
+    reads: ["http.auth", "http.allowAnonymousOnLoopback"],
+    check: (c, s) => (c.http.auth !== "none" && c.http.allowAnonymousOnLoopback ? [s.line("http.allowAnonymousOnLoopback", `only applies when ${s.ref("http.auth")} is none; with ${c.http.auth} every API call needs a token`)] : []),
+  },
+  {
+    reads: ["http.port", "http.opsPort"],
+    check: (c, s) => (c.http.opsPort !== undefined && c.http.opsPort !== 0 && c.http.opsPort === c.http.port ? [s.line("http.opsPort", `must differ from ${s.ref("http.port")} (leave it unset to serve both on one port)`)] : []),
+  },
+  {
     reads: ["controller.backoffMinMs", "controller.backoffMaxMs"],
     check: (c, s) =>
       c.controller.backoffMinMs > c.controller.backoffMaxMs ? [blame(s, "controller.backoffMinMs", "controller.backoffMaxMs", { first: "must not exceed", second: "must not be less than" })] : [],

@@ -156,14 +156,16 @@ export const configSchema = z
     }),
     http: section({
       host: str("0.0.0.0", "address the HTTP interface binds to"),
-      port: int(0, 65535, 8080, "port of the HTTP interface"),
-      // The authenticated API (POST /v1/reverify, GET /v1/upstreams) is the next piece of the HTTP
-      // interface; its settings are validated now so configurations written for it stay valid.
-      auth: oneOf(["kubernetes", "token-file", "none"], "kubernetes", "how callers of the reverify/upstreams API authenticate (API not served yet; /healthz, /readyz, /metrics are open)"),
-      tokenFile: optStr("file with one static bearer token per line (auth token-file; API not served yet)"),
-      allowAnonymousOnLoopback: bool(false, "accept unauthenticated API calls, only when bound to loopback (API not served yet)"),
-      requestsPerMinute: int(1, 100_000, 60, "API requests per caller per minute (API not served yet)"),
-      bodyLimitBytes: int(128, 1_048_576, 16_384, "largest API request body (API not served yet)"),
+      port: int(0, 65535, 8080, "port of the HTTP API (and of the operational endpoints unless http.opsPort is set)"),
+      opsPort: z.preprocess(toInteger, z.number({ error: "must be a whole number from 0 to 65535, in decimal digits" }).int({ error: "must be a whole number from 0 to 65535, in decimal digits" }).min(0, { error: "must be a whole number from 0 to 65535, in decimal digits" }).max(65535, { error: "must be a whole number from 0 to 65535, in decimal digits" })).optional().describe("serve /healthz, /readyz and /metrics on this port instead, on the same host (unset: on http.port)"),
+      auth: oneOf(["kubernetes", "token-file", "none"], "kubernetes", "how API callers authenticate: kubernetes (TokenReview and SubjectAccessReview), token-file, or none (loopback only); /healthz, /readyz and /metrics are open"),
+      tokenFile: optStr("file with one bearer token per line, optionally followed by the namespaces it may act on (auth token-file); re-read when it changes"),
+      tokenAudiences: list([], "audiences a caller's token must carry (auth kubernetes; empty: the API server's own)", names),
+      authCacheMs: boundedDurationMs(0, 300_000, 10_000, "how long a TokenReview or SubjectAccessReview answer is reused (0: never)"),
+      allowAnonymousOnLoopback: bool(false, "accept API calls without a token (auth none), only when http.host is a loopback address"),
+      requestsPerMinute: int(1, 1_000_000, 60, "API requests per caller per minute (bursts of a sixth of it); more answer 429 with Retry-After"),
+      bodyLimitBytes: int(128, 1_048_576, 16_384, "largest API request body; larger answer 413"),
+      maxQueuedReverify: int(1, 1_000_000, 5_000, "re-verifications the API may have queued at once; a request that would pass it answers 429"),
     }),
     log: section({
       level: oneOf(["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info", "log level"),

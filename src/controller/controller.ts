@@ -5,9 +5,9 @@ import type { ProviderRegistry } from "../cloud/registry.js";
 import type { DiscoveryMode, SecretRefPolicy } from "../model/annotations.js";
 import type { Condition } from "../model/conditions.js";
 import { CredbrokerError } from "../model/errors.js";
-import { isObject } from "../model/fields.js";
+import { isObject, type JsonObject } from "../model/fields.js";
 import { readOwnStatus, type FunctionCounts, type StatusState, type VerifiedIdentity } from "../model/status.js";
-import { CLOUD_UPSTREAM_KINDS, UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
+import { CLOUD_UPSTREAM_KINDS, type UpstreamKind, UPSTREAM_GROUP, UPSTREAM_PLURAL, UPSTREAM_VERSION } from "../model/upstream.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { Clock } from "../runtime/clock.js";
 import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "../runtime/kube/watch-loop.js";
@@ -19,6 +19,10 @@ import type { SecretPort } from "./secret-port.js";
 import { followUp, SETTLE_MS, SETTLES, TRIGGERS, type Trigger } from "./triggers.js";
 import { UpstreamIndex } from "./upstream-index.js";
 import { UpstreamStates } from "./upstream-states.js";
+import { ReverifyRequests, type ReverifyOutcome } from "./reverify-requests.js";
+import { matchesLabels, type LabelSelector } from "../model/label-selector.js";
+import { ANNOTATIONS } from "../model/annotations.js";
+import { labelsOf } from "../model/object-meta.js";
 
 export interface ControllerSettings {
   statusKey: string;
@@ -50,6 +54,15 @@ export interface ControllerSettings {
   requestTimeoutMs: number;
   /** The settle window of edits to one upstream or namespace: at most one reconcile they cause per window (SETTLE_MS by default). */
   changeSettleMs?: number;
+  /** Re-verifications asked for over HTTP that may be queued or handed off at once (default 5,000). */
+  maxQueuedReverify?: number;
+}
+
+/** Which upstreams a request means: all of them, one namespace, one upstream, optionally narrowed by labels. */
+export interface UpstreamSelection {
+  namespace?: string | undefined;
+  name?: string | undefined;
+  labels?: LabelSelector | undefined;
 }
 
 export interface ControllerDeps {
@@ -70,13 +83,20 @@ export interface ControllerDeps {
 export interface UpstreamView {
   namespace: string;
   name: string;
-  kind: string;
+  kind: UpstreamKind | "other";
   state: StatusState | "Unverified";
   reason: string;
   conditions: Condition[];
   identity?: VerifiedIdentity;
   functions?: FunctionCounts;
   lastVerified?: string;
+}
+
+const ANSWER_LABELS = { queued: "queued", joined: "joined", handedOff: "handed_off", joinedHandOff: "joined_hand_off" } as const;
+
+function cloudKindOf(obj: JsonObject): UpstreamView["kind"] {
+  const spec = isObject(obj.spec) ? obj.spec : {};
+  return CLOUD_UPSTREAM_KINDS.find((k) => spec[k] !== undefined && spec[k] !== null) ?? "other";
 }
 
 function splitKey(key: string): [string, string] {
@@ -97,6 +117,7 @@ export class Controller {
   /** When each key's last edit-caused reconcile was due (settleDelay); dropped with the upstream. */
   private readonly settled = new Map<string, number>();
   private readonly states: UpstreamStates;
+  private readonly reverifies: ReverifyRequests<UpstreamView>;
   private readonly watches: WatchLoop[] = [];
   private readonly queue: WorkQueue;
   private readonly elector: ShardedElector | undefined;
@@ -112,6 +133,22 @@ export class Controller {
     const { settings, metrics } = deps;
     this.index = new UpstreamIndex(settings.statusKey, deps.providers.functionLists());
     this.states = new UpstreamStates(metrics.upstreamsByState);
+    this.reverifies = new ReverifyRequests<UpstreamView>({
+      clock: deps.clock,
+      random: deps.random,
+      owns: (key) => this.owns(key),
+      queueForced: (key) => this.trigger("reverifyRequested", [key]),
+      annotate: async (key, token) => {
+        const [namespace, name] = splitKey(key);
+        const answer = await deps.api.mergePatch(namespace, name, { metadata: { annotations: { [ANNOTATIONS.reverify]: token } } });
+        return answer.kind === "patched" ? answer.object : undefined;
+      },
+      view: (key) => this.view(key),
+      maxQueued: settings.maxQueuedReverify ?? 5_000,
+      statusKey: settings.statusKey,
+      onAnswer: (answer) => metrics.reverifyRequests.inc({ answer: ANSWER_LABELS[answer] }),
+      onDepth: (depth) => metrics.reverifyQueued.set(depth),
+    });
     this.queue = new WorkQueue({
       clock: deps.clock,
       random: deps.random,
@@ -173,6 +210,30 @@ export class Controller {
     return true;
   }
 
+  /**
+   * Keys of the cloud upstreams (aws, azure, awsEc2) a selection means, sorted. Other upstream
+   * types are watched but never verified, so no selection includes them.
+   */
+  select(selection: UpstreamSelection): string[] {
+    const { namespace, name, labels } = selection;
+    const keys = name !== undefined && namespace !== undefined ? (this.index.has(`${namespace}/${name}`) ? [`${namespace}/${name}`] : []) : this.index.keys(namespace);
+    return keys.filter((key) => {
+      const obj = this.index.get(key);
+      if (obj === undefined || cloudKindOf(obj) === "other") return false;
+      return labels === undefined || matchesLabels(labels, labelsOf(obj));
+    });
+  }
+
+  /**
+   * Re-verifies `keys` now, bypassing the shared caches: queued ahead of routine work where this
+   * replica leads the key's shard, handed to the leader (the reverify annotation) elsewhere; a key
+   * already asked for joins that request. With `wait`, resolves once each has a newly published
+   * verdict, or at `timeoutMs`. Throws ReverifyQueueFullError past the cap (nothing queued).
+   */
+  requestReverify(keys: readonly string[], options: { wait: boolean; timeoutMs: number }): Promise<ReverifyOutcome<UpstreamView>> {
+    return this.reverifies.request(keys, options);
+  }
+
   /** Work waiting (due now), running, and reconciles finished since start: for tests, the demo and the HTTP view. */
   progress(): { ready: number; inFlight: number; reconciled: number } {
     return { ready: this.queue.readyDepth, inFlight: this.queue.inFlight, reconciled: this.completed };
@@ -187,8 +248,7 @@ export class Controller {
   view(key: string): UpstreamView | undefined {
     const obj = this.index.get(key);
     if (obj === undefined) return undefined;
-    const spec = isObject(obj.spec) ? obj.spec : {};
-    const kind = CLOUD_UPSTREAM_KINDS.find((k) => spec[k] !== undefined && spec[k] !== null) ?? "other";
+    const kind = cloudKindOf(obj);
     const entry = readOwnStatus(obj, this.deps.settings.statusKey);
     const view: UpstreamView = {
       namespace: obj.metadata.namespace ?? "",
@@ -307,17 +367,23 @@ export class Controller {
       this.queue.remove(key);
       this.deps.secrets.untrack(key);
       this.forgetSeries(key);
+      this.reverifies.upstreamGone(key);
       return;
     }
     const { key, trigger } = this.index.upsert(obj);
     if (trigger !== undefined) this.trigger(trigger, [key]);
+    this.reverifies.upstreamSeen(key, obj);
   }
 
   private async work(key: string): Promise<void> {
     // Not ours (now): dropped. Whenever this replica starts leading the key's shard again, even after
     // a lapse of a moment, shardAcquired queues every key of the shard, so nothing is lost; a
     // pending forced re-verification stays marked for that run.
-    if (!this.owns(key)) return;
+    if (!this.owns(key)) {
+      this.reverifies.notOwned(key);
+      return;
+    }
+    this.reverifies.runStarted(key);
     const fresh = this.forced.delete(key);
     const started = this.deps.clock.now();
     // The pass records anew which secrets the upstream uses.
@@ -326,6 +392,7 @@ export class Controller {
     this.completed++;
     if (result.kind === "published" || result.kind === "superseded") this.index.rememberWritten(key, result.object);
     this.record(key, result, (this.deps.clock.now() - started) / 1000);
+    this.reverifies.runFinished(key, result);
     const next = followUp(result, this.deps.settings.verifyIntervalMs);
     switch (next.action) {
       case "remove":

@@ -1,4 +1,5 @@
 // The annotations and labels an Upstream carries for credbroker, parsed into typed options, and the discovery and secret-reference policies.
+import { createHash } from "node:crypto";
 import { ValidationError } from "./errors.js";
 import {
   parseFunctionFilter,
@@ -49,6 +50,19 @@ export function annotationField(key: string): string {
 
 export function labelField(key: string, of: "upstream" | "namespace" = "upstream"): string {
   return `${of === "namespace" ? "namespace." : ""}metadata.labels["${key}"]`;
+}
+
+const PLAIN_REVERIFY = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * How a `credbroker.io/reverify` value is recorded in the status (observedReverify): as it is
+ * when it is a short plain token (what the HTTP hand-off and `kubectl annotate` write), else as
+ * `sha256:<32 hex>` of the trimmed value, so arbitrary annotation text is never copied into the
+ * status. Pure.
+ */
+export function reverifyMark(value: string): string {
+  const token = value.trim();
+  return PLAIN_REVERIFY.test(token) ? token : `sha256:${createHash("sha256").update(token).digest("hex").slice(0, 32)}`;
 }
 
 /**

@@ -1,4 +1,5 @@
 // The desired state of one upstream after a pass: its function list and credbroker's status entry, from the object, the evaluation, the settings and the time.
+import { ANNOTATIONS, reverifyMark } from "./annotations.js";
 import type { ConditionOutcome } from "./conditions.js";
 import { functionsOutcome, type Evaluation } from "./evaluation.js";
 import type { JsonObject } from "./fields.js";
@@ -58,6 +59,7 @@ export function desiredState(object: JsonObject, evaluation: Evaluation, setting
     outcomes.push(functionsOutcome(merged.counts, settings.maxFunctions, evaluation.warnings));
   }
   const previous = readOwnStatus(object, settings.statusKey);
+  const reverifyValue = annotationsOf(object)[ANNOTATIONS.reverify];
   const entry = buildStatusEntry({
     previous,
     outcomes,
@@ -68,6 +70,7 @@ export function desiredState(object: JsonObject, evaluation: Evaluation, setting
     now,
     verifiedAt: evaluation.verifiedAtMs === undefined ? undefined : new Date(Math.min(evaluation.verifiedAtMs, now.getTime())).toISOString(),
     reportedBy: settings.reportedBy,
+    observedReverify: reverifyValue === undefined || reverifyValue.trim() === "" ? undefined : reverifyMark(reverifyValue),
   });
   const statusDue = statusChanged(previous, entry, now, options.forced === true ? 0 : settings.heartbeatMs);
   const patch: JsonObject = { ...statusPatch(settings.statusKey, entry, rawStatusEntry(object, settings.statusKey)), ...(rv !== undefined ? { metadata: { resourceVersion: rv } } : {}) };

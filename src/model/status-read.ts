@@ -95,6 +95,7 @@ export function readOwnStatus(upstream: unknown, key: string): StatusEntry | und
   if (functions !== undefined) details.functions = functions;
   if (typeof raw.lastVerified === "string") details.lastVerified = raw.lastVerified;
   if (typeof raw.observedSpec === "string") details.observedSpec = raw.observedSpec;
+  if (typeof raw.observedReverify === "string") details.observedReverify = raw.observedReverify;
   return { state: entry.state, reason: entry.reason, reportedBy: entry.reportedBy, details };
 }
 

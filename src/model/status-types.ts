@@ -43,6 +43,12 @@ export interface StatusDetails {
   conditions: Condition[];
   /** RFC 3339 time of the last successful verification; written at most once per heartbeat. */
   lastVerified?: string;
+  /**
+   * The `credbroker.io/reverify` value (reverifyMark) the pass that wrote this entry read: whoever
+   * set the annotation (a person, or a replica handing an HTTP request to the shard's leader) knows
+   * from it that their request has been answered, even when the verdict did not change.
+   */
+  observedReverify?: string;
 }
 
 export interface StatusEntry {

@@ -37,6 +37,8 @@ export interface StatusInput {
   /** When the verification result was obtained (a cached result is older than `now`); defaults to `now`. */
   verifiedAt?: string | undefined;
   reportedBy?: string | undefined;
+  /** reverifyMark of the upstream's `credbroker.io/reverify` annotation, when it has one. */
+  observedReverify?: string | undefined;
 }
 
 /**
@@ -84,6 +86,7 @@ export function buildStatusEntry(input: StatusInput): StatusEntry {
   const authenticated = ordered.some((o) => o.type === "Authenticated" && o.status === "True");
   const lastVerified = authenticated ? (input.verifiedAt ?? now) : previous?.details.lastVerified;
   if (lastVerified !== undefined) details.lastVerified = lastVerified;
+  if (input.observedReverify !== undefined) details.observedReverify = input.observedReverify;
 
   return {
     state,

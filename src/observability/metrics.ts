@@ -26,6 +26,9 @@ export class Metrics implements SecretsTelemetry, CloudTelemetry {
   readonly leader = new Gauge({ name: "credbroker_leader", help: "1 when this replica holds the lease of the shard", labelNames: ["shard"], registers: [this.registry] });
   readonly watchRestarts = new Counter({ name: "credbroker_watch_restarts_total", help: "Watch restarts by resource and cause", labelNames: ["resource", "cause"], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: "credbroker_http_requests_total", help: "HTTP requests by route and status code", labelNames: ["route", "code"], registers: [this.registry] });
+  readonly reverifyRequests = new Counter({ name: "credbroker_reverify_requests_total", help: "Upstreams asked to be re-verified over HTTP, by how each was taken: queued (a new forced run), joined (one already queued answers it), handed_off (the reverify annotation asks the shard's leader), joined_hand_off", labelNames: ["answer"], registers: [this.registry] });
+  readonly reverifyQueued = new Gauge({ name: "credbroker_reverify_queued", help: "Re-verifications asked for over HTTP, queued or handed off, whose run has not started (capped by http.maxQueuedReverify)", registers: [this.registry] });
+  readonly httpRefusals = new Counter({ name: "credbroker_http_refusals_total", help: "API requests refused before reaching a route, by reason (unauthenticated, forbidden, rate_limited, queue_full, auth_unavailable)", labelNames: ["reason"], registers: [this.registry] });
 
   // The labels of each upstream's current state series, so the old series can be removed exactly.
   private readonly stateSeries = new Map<string, Labels>();
