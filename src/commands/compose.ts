@@ -114,8 +114,8 @@ function ambientAwsCredentials(): () => Promise<{ accessKeyId: string; secretAcc
  */
 export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ providers: ProviderRegistry; close(): void }> {
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
-  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
-  const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca });
+  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, requestTimeoutMs: config.aws.requestTimeoutMs, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
+  const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca, requestTimeoutMs: config.azure.requestTimeoutMs });
   const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics };
   return {
     providers: createProviderRegistry([

@@ -121,11 +121,13 @@ export const configSchema = z
       allowAmbientCredentials: bool(false, "verify upstreams without secretRef with the broker's own credentials (IRSA, default chain)"),
       lambdaRequestsPerSecond: int(1, 15, 10, "Lambda control-plane calls per second per account and region (AWS quota is 15)"),
       aliasConcurrency: int(1, 64, 4, "ListAliases calls in flight per sweep"),
+      requestTimeoutMs: boundedDurationMs(100, 60_000, 10_000, "deadline of one STS or Lambda request (connection included); a call past it is a retryable Timeout"),
     }),
     azure: section({
       authorityHost: httpsUrl("https://login.microsoftonline.com", "Entra ID authority host (China: https://login.chinacloudapi.cn, US Gov: https://login.microsoftonline.us)"),
       armEndpoint: httpsUrl("https://management.azure.com", "Azure Resource Manager endpoint"),
       disableInstanceDiscovery: bool(false, "skip Entra instance discovery (needed for private or emulated authorities)"),
+      requestTimeoutMs: boundedDurationMs(100, 60_000, 10_000, "deadline of one Entra or ARM request, until the answer's headers; a call past it is retried (Entra's reads as ProviderUnavailable, since MSAL keeps no cause)"),
     }),
     tls: section({
       extraCaFiles: list([], "extra PEM CA files trusted for cloud endpoints", names),

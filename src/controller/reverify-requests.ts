@@ -63,7 +63,12 @@ interface HandOff {
   writtenAt: number | undefined;
   accepted: Set<string>;
   waiters: Set<Waiter>;
+  /** Objects the watch delivered before our write's answer (the leader may be that quick): looked at once it lands. */
+  early: JsonObject[];
 }
+
+/** Objects kept per hand-off while its write is in flight; the newest win. */
+const MAX_EARLY_OBJECTS = 16;
 
 /** How one key of a request ended: answered (undefined) or failed. */
 type Settled = Omit<ReverifyFailure, "key"> | undefined;
@@ -231,7 +236,13 @@ export class ReverifyRequests<V> {
   /** The watch (or our own write) delivered `object` for `key`: a hand-off it answers is settled. */
   upstreamSeen(key: string, object: JsonObject): void {
     const h = this.handOffs.get(key);
-    if (h === undefined || h.writtenAt === undefined) return;
+    if (h === undefined) return;
+    if (h.writtenAt === undefined) {
+      // Which later marks count is only known from our write's resourceVersion: kept until then.
+      h.early.push(object);
+      if (h.early.length > MAX_EARLY_OBJECTS) h.early.shift();
+      return;
+    }
     const rv = Number(resourceVersionOf(object));
     const value = annotationsOf(object)[ANNOTATIONS.reverify];
     // Someone asked again after us: the run that answers them started after our request too.
@@ -289,7 +300,7 @@ export class ReverifyRequests<V> {
       this.deps.onAnswer?.("joinedHandOff");
       return;
     }
-    const h: HandOff = { token, at: this.deps.clock.now(), writtenAt: undefined, accepted: new Set([token]), waiters: new Set([waiter]) };
+    const h: HandOff = { token, at: this.deps.clock.now(), writtenAt: undefined, accepted: new Set([token]), waiters: new Set([waiter]), early: [] };
     this.handOffs.set(key, h);
     this.deps.onAnswer?.("handedOff");
     this.reportDepth();
@@ -300,8 +311,10 @@ export class ReverifyRequests<V> {
         return;
       }
       h.writtenAt = Number(resourceVersionOf(written));
-      // The leader may have answered before this promise settled; the watch may also be behind.
-      this.upstreamSeen(key, written);
+      // The leader may have answered before this promise settled (the watch delivered it first, in
+      // h.early), or the watch may be behind (then the answer is still to come).
+      const early = h.early.splice(0);
+      for (const object of [written, ...early]) if (this.handOffs.get(key) === h) this.upstreamSeen(key, object);
     } catch {
       if (this.handOffs.get(key) === h) this.handOffs.delete(key);
       for (const w of h.waiters) w.settle({ kind: "failed", failure: { code: "Unavailable", message: `could not hand the re-verification of ${key} to its shard's leader (the reverify annotation could not be written); try again` } });

@@ -1,4 +1,7 @@
 // The end-to-end scenarios written once and run on both backends: the sandbox (npm test) and a real kube-apiserver (npm run test:conformance).
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { CoordinationV1Api } from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { isObject, type JsonObject } from "../../src/model/fields.js";
@@ -192,6 +195,41 @@ export function describeClusterScenarios(backend: Backend): void {
         expect(brokerWrites(cluster.audit().slice(afterStop), { leases: true })).toEqual([]);
       } finally {
         await release();
+      }
+    }, 120_000);
+
+    it("carries out on the leader a reverify sent over HTTP to the follower, which answers it when the leader's status names its request", async () => {
+      const dir = await mkdtemp(join(tmpdir(), "credbroker-handoff-"));
+      const token = "scenario-api-token-0b7c41d2";
+      const tokenFile = join(dir, "tokens");
+      await writeFile(tokenFile, `${token}\n`, { mode: 0o600 });
+      try {
+        const lease = { "leader.name": "reverify-handoff", "http.auth": "token-file", "http.tokenFile": tokenFile };
+        const leader = await start({ ...lease, "leader.identity": "leader" });
+        await eventually("the leader leads", () => leader.controller.isLeader(), 20_000);
+        const follower = await start({ ...lease, "leader.identity": "follower" });
+        // Earlier scenarios may have edited other fleet upstreams: only the one asked for must be settled.
+        await until("fleet-4/u-4 verified", async () => readOwnStatus(await cluster.upstream("fleet-4", "u-4"), "credbroker")?.state === "Accepted");
+        await eventually("both brokers idle", () => drained(leader, 0) && drained(follower, 0), 30_000);
+        expect(follower.controller.isLeader()).toBe(false);
+        const leaderRuns = leader.controller.progress().reconciled;
+        const res = await fetch(`${follower.url}/v1/reverify`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+          body: JSON.stringify({ namespace: "fleet-4", name: "u-4", wait: true, timeoutSeconds: 30 }),
+        });
+        const body = (await res.json()) as { requestId: string; results: { namespace: string; name: string; state: string }[]; failed: unknown[] };
+        expect(res.status).toBe(200);
+        expect(body.failed).toEqual([]);
+        expect(body.results).toEqual([expect.objectContaining({ namespace: "fleet-4", name: "u-4", state: "Accepted" })]);
+        const stored = await cluster.upstream("fleet-4", "u-4");
+        expect((stored.metadata as { annotations?: Record<string, string> }).annotations?.["credbroker.io/reverify"]).toBe(body.requestId);
+        expect(readOwnStatus(stored, "credbroker")?.details.observedReverify).toBe(body.requestId);
+        expect(leader.controller.progress().reconciled).toBeGreaterThan(leaderRuns);
+        expect(follower.controller.progress().reconciled).toBe(0);
+        for (const b of [leader, follower]) expect(b.logs.join("\n")).not.toContain(token);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
       }
     }, 120_000);
 

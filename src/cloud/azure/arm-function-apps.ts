@@ -9,6 +9,8 @@ export interface ArmSettings {
   ca?: readonly string[];
   /** Replaces the HTTP client (tests answer with ARM's documented responses this way). */
   httpClient?: ClientSecretCredentialOptions["httpClient"];
+  /** Pipeline policies for the ARM client (the request deadline). */
+  additionalPolicies?: ClientSecretCredentialOptions["additionalPolicies"];
 }
 
 export interface FunctionAppRef {
@@ -107,6 +109,7 @@ export class ArmFunctionApps {
       retryOptions: { maxRetries: 0 },
       ...(settings.ca === undefined ? {} : { tlsOptions: { ca: [...settings.ca] } }),
       ...(settings.httpClient === undefined ? {} : { httpClient: settings.httpClient }),
+      ...(settings.additionalPolicies === undefined ? {} : { additionalPolicies: settings.additionalPolicies }),
     });
   }
 

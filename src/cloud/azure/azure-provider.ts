@@ -29,6 +29,7 @@ import { createAzureCredential } from "./azure-credential.js";
 import { classifyAzureError } from "./classify.js";
 import { acquireArmToken, EntraResponseProbe } from "./entra-token.js";
 import { checkFunctionKeys, type AzureAppKeys } from "./key-check.js";
+import { AZURE_REQUEST_TIMEOUT_MS, requestTimeoutPolicy } from "./request-timeout.js";
 
 /** The `azure` settings the provider reads; `Config["azure"]` satisfies it. */
 export interface AzureProviderSettings {
@@ -50,6 +51,8 @@ export interface AzureProviderOptions {
   keyConcurrency?: number;
   /** Replaces the HTTP client of Entra and ARM calls (tests answer with Microsoft's documented responses). */
   httpClient?: ArmSettings["httpClient"];
+  /** Deadline of one Entra or ARM request; default AZURE_REQUEST_TIMEOUT_MS (10 s). */
+  requestTimeoutMs?: number;
 }
 
 /** How long the OpenID document may take when a failed discovery is explained. */
@@ -210,6 +213,7 @@ export class AzureProvider implements AzureCloudProvider {
     const { settings } = this.options;
     const telemetry = this.ctx.telemetry;
     const probe = new EntraResponseProbe((seconds) => telemetry.clockOffsetSeconds.set({ provider: "azure" }, seconds));
+    const deadline = requestTimeoutPolicy(this.options.requestTimeoutMs ?? AZURE_REQUEST_TIMEOUT_MS);
     const shared = {
       ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
       ...(this.options.httpClient === undefined ? {} : { httpClient: this.options.httpClient }),
@@ -217,11 +221,11 @@ export class AzureProvider implements AzureCloudProvider {
     const credential = createAzureCredential(p, {
       authorityHost: settings.authorityHost,
       disableInstanceDiscovery: settings.disableInstanceDiscovery,
-      additionalPolicies: [probe.policy],
+      additionalPolicies: [probe.policy, deadline],
       ...shared,
       ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
     });
-    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, ...shared });
+    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, additionalPolicies: [deadline], ...shared });
     const created: PrincipalClients = { key, credential, arm, probe, createdAtMs: now };
     this.clients.set(key, created);
     for (const old of this.clients.keys()) {

@@ -63,7 +63,7 @@ describe("AwsProvider against the AWS emulator", () => {
   });
 
   it("accepts the settings type of the configuration", () => {
-    const fromConfig: Config["aws"] = { allowAmbientCredentials: false, lambdaRequestsPerSecond: 10, aliasConcurrency: 4 };
+    const fromConfig: Config["aws"] = { allowAmbientCredentials: false, lambdaRequestsPerSecond: 10, aliasConcurrency: 4, requestTimeoutMs: 10_000 };
     const settings: AwsProviderSettings = fromConfig;
     expect(settings.lambdaRequestsPerSecond).toBe(10);
   });

@@ -75,7 +75,7 @@ describe("AzureProvider against the Azure emulator", () => {
   });
 
   it("accepts the settings type of the configuration", () => {
-    const fromConfig: Config["azure"] = { authorityHost: "https://login.microsoftonline.com", armEndpoint: "https://management.azure.com", disableInstanceDiscovery: false };
+    const fromConfig: Config["azure"] = { authorityHost: "https://login.microsoftonline.com", armEndpoint: "https://management.azure.com", disableInstanceDiscovery: false, requestTimeoutMs: 10_000 };
     const settings: AzureProviderSettings = fromConfig;
     expect(settings.armEndpoint).toBe("https://management.azure.com");
   });
@@ -137,6 +137,23 @@ describe("AzureProvider against the Azure emulator", () => {
     azure.faults.set(faults);
     const result = collector.add(await provider.verify(req()));
     expect(result).toMatchObject({ status: "unknown", error: { reason: "ProviderUnavailable", retryable: true } });
+  });
+
+  // MSAL reduces the aborted token request to its network_error (the AbortError is not kept as a
+  // cause), so a hung Entra reads as ProviderUnavailable; ARM's AbortError reaches the classifier.
+  it.each([
+    ["Entra's token endpoint", "entra:token", "ProviderUnavailable"],
+    ["ARM", "arm:sites.get", "Timeout"],
+  ])("gives up on %s when it accepts the request and never answers (%s), within the request deadline", async (_what, operation, reason) => {
+    const hasty = new AzureProvider({ settings: { authorityHost: azure.authorityHost, armEndpoint: azure.armEndpoint, disableInstanceDiscovery: true }, ca: await loadTrustedCas([join(dir, "ca.pem")]), requestTimeoutMs: 300 });
+    azure.faults.set({ hang: true, operations: [operation] });
+    const hung = azure.counters.get(operation, "hung");
+    const started = Date.now();
+    const result = collector.add(await hasty.verify(req()));
+    expect(result).toMatchObject({ status: "unknown", error: { reason, retryable: true } });
+    expect(azure.counters.get(operation, "hung")).toBe(hung + 1);
+    // Well under the 10 s default: the deadline given is the one applied.
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it("discovers functions through nextLink paging, with authLevel, filtered and sorted", async () => {
