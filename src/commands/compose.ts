@@ -24,6 +24,7 @@ import type { Metrics } from "../observability/metrics.js";
 import type { NotAuthorizedStreak } from "../secrets/not-authorized-streak.js";
 import { createKubernetesSecretSource, kubernetesRefusals, type KubernetesSecretSource } from "../secrets/kubernetes/kubernetes-secret-source.js";
 import { SecretResolver } from "../secrets/resolver.js";
+import { fleetSizedCapacity, type SecretCacheCapacity } from "../secrets/secret-cache.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { createVaultSecretSource, vaultRefusals } from "../secrets/vault/vault-secret-source.js";
 
@@ -80,19 +81,23 @@ export async function buildSecrets(config: Config, kc: PooledKubeConfig, deps: {
     kubernetes: kubernetesRefusals({ logger: deps.logger.child({ component: "kubernetes-secrets" }), telemetry: deps.metrics, now: () => clock.monotonicNow() }),
     vault: vaultRefusals({ logger: deps.logger.child({ component: "vault" }), telemetry: deps.metrics, clock }),
   };
+  // 0 follows the fleet; the resolver is built after the sources, so the bound reads it late.
+  const late: { resolver?: SecretResolver } = {};
+  const cacheSize: SecretCacheCapacity = config.secrets.cacheSize > 0 ? config.secrets.cacheSize : fleetSizedCapacity(() => late.resolver?.trackedRefCount ?? 0);
   for (const name of new Set(config.secrets.sources)) {
     if (name === "kubernetes") {
       kubernetes = createKubernetesSecretSource(
         kc,
-        { cacheSize: config.secrets.cacheSize, requestTimeoutMs: config.kubernetes.requestTimeoutMs },
+        { cacheSize, requestTimeoutMs: config.kubernetes.requestTimeoutMs },
         { logger: deps.logger, telemetry: deps.metrics, refusals: refusals.kubernetes },
       );
       sources.push(kubernetes);
     } else {
-      sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize: config.secrets.cacheSize, clock, refusals: refusals.vault }));
+      sources.push(await createVaultSecretSource({ ...config.vault }, { logger: deps.logger, telemetry: deps.metrics, cacheSize, clock, refusals: refusals.vault }));
     }
   }
   const resolver = new SecretResolver({ sources, order: config.secrets.sources, redactor: deps.redactor, logger: deps.logger });
+  late.resolver = resolver;
   return { port: createSecretPort(resolver, kubernetes), kubernetesRefusals: refusals.kubernetes, start: () => resolver.start(), stop: () => resolver.stop() };
 }
 
@@ -156,6 +161,7 @@ export function controllerSettings(config: Config): ControllerSettings {
       renewDeadlineMs: config.leader.renewDeadlineMs,
       retryPeriodMs: config.leader.retryPeriodMs,
       shards: config.leader.shards,
+      maxShards: config.leader.maxShards,
     },
     requestTimeoutMs: config.kubernetes.requestTimeoutMs,
     maxQueuedReverify: config.http.maxQueuedReverify,

@@ -91,7 +91,7 @@ export const configSchema = z
         .regex(/^(any|same-namespace|allow:[a-z0-9-]+(,[a-z0-9-]+)*)$/, { error: "must be any, same-namespace or allow:<ns>[,<ns>...]" })
         .default("any")
         .describe("which namespaces an upstream's secretRef may point at: any, same-namespace, or allow:ns1,ns2"),
-      cacheSize: int(1, 1_000_000, 10_000, "parsed credentials kept in memory (least recently used are dropped)"),
+      cacheSize: int(0, 1_000_000, 0, "parsed credentials kept in memory per secret source; 0 = sized from the fleet (a quarter more than the distinct secrets the upstreams use, at least 1,000); least recently used are dropped"),
     }),
     vault: section({
       address: url("Vault address, e.g. https://vault.vault:8200"),
@@ -138,7 +138,7 @@ export const configSchema = z
     }),
     controller: section({
       concurrency: int(1, 256, 8, "reconciles in flight at once"),
-      globalRatePerSecond: int(1, 10_000, 50, "reconciles started per second at most"),
+      globalRatePerSecond: int(1, 10_000, 50, "reconciles started per second at most, routine re-verification excepted (it has its own budget: 2 × upstreams ÷ controller.verifyIntervalMs, never below this); new and changed upstreams, forced re-verifications and every retry stay under it"),
       verifyIntervalMs: durationMs(10_000, 300_000, "how often each upstream is re-verified (jittered)"),
       cacheTtlMs: durationMs(1000, 240_000, "how long a verification or discovery result is shared"),
       backoffMinMs: durationMs(10, 1000, "first retry delay after a transient failure"),
@@ -154,6 +154,7 @@ export const configSchema = z
       renewDeadlineMs: durationMs(500, 10_000, "the leader gives up if it cannot renew within this"),
       retryPeriodMs: durationMs(100, 2_000, "how often candidates retry"),
       shards: int(1, 64, 1, "number of shards (leases) the fleet is split over"),
+      maxShards: int(0, 64, 0, "most shards one replica leads; 0: its fair share, ceil(shards / replicas alive), counted from each replica's member Lease <name>-member-<hash> (renewed every retry period; deleted after 10 lease durations unrenewed). Shards beyond what the live replicas may lead together stay unled"),
       identity: optStr("this replica's identity (default: hostname)"),
     }),
     http: section({

@@ -12,11 +12,12 @@ import type { Metrics } from "../observability/metrics.js";
 import type { Clock } from "../runtime/clock.js";
 import { createWatchLoop, type WatchedObject, type WatchEventType, type WatchLoop } from "../runtime/kube/watch-loop.js";
 import { createShardedElector, shardOf, type ShardedElector } from "../runtime/leader/shards.js";
-import { WorkQueue } from "../runtime/queue/work-queue.js";
+import { keyFraction, resumeDelayMs } from "../runtime/pacing/resume.js";
+import { DEFAULT_PERIODIC_JITTER, WorkQueue, type Priority } from "../runtime/queue/work-queue.js";
 import type { UpstreamApi } from "./kube-upstreams.js";
 import { reconcile, type ReconcileResult } from "./reconcile.js";
 import type { SecretPort } from "./secret-port.js";
-import { followUp, SETTLE_MS, SETTLES, TRIGGERS, type Trigger } from "./triggers.js";
+import { followUp, leftAlone, OUTSIDE, referencedSecrets, RESUMES, resumeOf, SETTLE_MS, SETTLES, TRIGGERS, type Trigger } from "./triggers.js";
 import { UpstreamIndex } from "./upstream-index.js";
 import { UpstreamStates } from "./upstream-states.js";
 import { ReverifyRequests, type ReverifyOutcome } from "./reverify-requests.js";
@@ -49,6 +50,8 @@ export interface ControllerSettings {
     renewDeadlineMs: number;
     retryPeriodMs: number;
     shards: number;
+    /** Most shards this replica leads (0 or unset: its fair share); see ShardedElectorOptions.maxShards. */
+    maxShards?: number | undefined;
   };
   /** Deadline of one Kubernetes request: a list page of the watches, a Lease call (capped by the renew deadline in the elector). */
   requestTimeoutMs: number;
@@ -77,6 +80,8 @@ export interface ControllerDeps {
   random: () => number;
   /** How a watch is made; default the runtime's list-then-watch loop. Unit tests pass loops they drive by hand. */
   createWatch?: typeof createWatchLoop;
+  /** How the sharded elector is made (with leader.enabled); default the Lease elector. Unit tests pass one they drive by hand. */
+  createElector?: typeof createShardedElector;
 }
 
 /** What the broker knows of one upstream: for the HTTP interface and the demo. Never holds a secret. */
@@ -114,6 +119,10 @@ export class Controller {
   private readonly index: UpstreamIndex;
   /** Keys with a forced re-verification pending: the next run bypasses every cache. */
   private readonly forced = new Set<string>();
+  /** Keys an OUTSIDE trigger touched since their last run here began, with its priority: never resumed, run at once. */
+  private readonly unseen = new Map<string, Priority>();
+  /** When each Secret (`namespace/name`) last changed as its watch saw it, oldest first; pruned by secretChanged. */
+  private readonly secretChanges = new Map<string, number>();
   /** When each key's last edit-caused reconcile was due (settleDelay); dropped with the upstream. */
   private readonly settled = new Map<string, number>();
   private readonly states: UpstreamStates;
@@ -160,7 +169,7 @@ export class Controller {
       },
     });
     if (settings.leader.enabled) {
-      this.elector = createShardedElector({
+      this.elector = (deps.createElector ?? createShardedElector)({
         kubeConfig: deps.kubeConfig,
         namespace: settings.leader.namespace,
         name: settings.leader.name,
@@ -169,6 +178,7 @@ export class Controller {
         renewDeadlineMs: settings.leader.renewDeadlineMs,
         retryPeriodMs: settings.leader.retryPeriodMs,
         shards: settings.leader.shards,
+        maxShards: settings.leader.maxShards,
         requestTimeoutMs: settings.requestTimeoutMs,
         clock: deps.clock,
         random: deps.random,
@@ -289,9 +299,13 @@ export class Controller {
     const secretScopes = settings.secretRefPolicy === "same-namespace" ? scopes : [undefined];
     for (const ns of secretScopes) {
       const prefix = ns === undefined ? "" : `/namespaces/${ns}`;
-      this.watches.push(
-        createWatch({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent: (t, o) => this.deps.secrets.secretEvent(t, o.metadata), onSynced: () => undefined, onRestart: restarts("secrets") }),
-      );
+      const onEvent = (t: WatchEventType, o: WatchedObject): void => {
+        this.deps.secrets.secretEvent(t, o.metadata);
+        // The first list's "added" events are what exists, not changes; a later one is a Secret created.
+        if (t !== "added" || loop.synced) this.secretChanged(o.metadata);
+      };
+      const loop: WatchLoop = createWatch({ ...common, path: `/api/v1${prefix}/secrets`, metadataOnly: true, onEvent, onSynced: () => undefined, onRestart: restarts("secrets") });
+      this.watches.push(loop);
     }
     // Reconciles wait for the namespace labels: Gloo's discovery label may sit on a namespace.
     this.watches.push(
@@ -335,13 +349,59 @@ export class Controller {
     await Promise.all(this.watches.map((w) => w.stop()));
   }
 
-  /** Puts `keys` on the queue for `trigger`, with the trigger's priority (TRIGGERS). */
+  /** Puts `keys` on the queue for `trigger`, with the trigger's priority (TRIGGERS), or resumes them (RESUMES). */
   private trigger(trigger: Trigger, keys: readonly string[]): void {
-    const priority = TRIGGERS[trigger];
+    const resumes = RESUMES.has(trigger);
     const settles = SETTLES.has(trigger);
+    const outside = OUTSIDE.has(trigger);
+    const firstSight = resumes || trigger === "upstreamNew";
     for (const key of keys) {
+      if (firstSight && leftAlone(this.index.get(key), this.deps.settings.statusKey)) continue;
+      const priority = resumes ? this.resume(trigger, key) : TRIGGERS[trigger];
+      if (priority === undefined) continue;
+      if (outside) this.unseen.set(key, priority);
       if (priority === "forced") this.forced.add(key);
       this.queue.add(key, { priority, delayMs: settles ? this.settleDelay(key) : 0 });
+    }
+  }
+
+  /**
+   * Schedules a key seen at startup or takeover from its stored lastVerified, on the periodic
+   * budget (see RESUMES), and answers undefined; or answers the priority it runs at now (resumeOf).
+   */
+  private resume(trigger: Trigger, key: string): Priority | undefined {
+    // Before this replica leads the key's shard its run would only be dropped: shardAcquired resumes it then.
+    if (trigger === "upstreamKnown" && !this.owns(key)) return undefined;
+    const { settings, clock } = this.deps;
+    const unseen = this.unseen.get(key);
+    if (unseen !== undefined) return unseen;
+    const object = this.index.get(key);
+    const resume = resumeOf(object, settings.statusKey, TRIGGERS[trigger]);
+    if (resume.action === "now") return resume.priority;
+    if (object !== undefined && this.secretChanges.size > 0) {
+      const changed = referencedSecrets(object, this.deps.providers).some((ref) => (this.secretChanges.get(ref) ?? -Infinity) >= resume.lastVerifiedMs);
+      if (changed) return TRIGGERS.secretRotated;
+    }
+    const intervalMs = settings.verifyIntervalMs;
+    const delayMs = resumeDelayMs({ lastMs: resume.lastVerifiedMs, nowMs: clock.now(), intervalMs, jitter: DEFAULT_PERIODIC_JITTER, fraction: keyFraction(key) });
+    this.queue.schedulePeriodic(key, intervalMs, { delayMs });
+    return undefined;
+  }
+
+  /**
+   * Records that a Secret changed now. Entries older than two intervals and two heartbeats are
+   * dropped: by then a leader has re-verified and re-stamped every key that uses it, and a key
+   * whose lastVerified is older still is overdue and runs within one interval of a takeover anyway.
+   */
+  private secretChanged(metadata: WatchedObject["metadata"]): void {
+    const now = this.deps.clock.now();
+    const ref = `${metadata.namespace ?? ""}/${metadata.name}`;
+    this.secretChanges.delete(ref);
+    this.secretChanges.set(ref, now);
+    const horizon = now - 2 * (this.deps.settings.verifyIntervalMs + this.deps.settings.heartbeatMs);
+    for (const [oldest, at] of this.secretChanges) {
+      if (at >= horizon) break;
+      this.secretChanges.delete(oldest);
     }
   }
 
@@ -363,6 +423,7 @@ export class Controller {
     if (type === "deleted") {
       const key = this.index.remove(obj);
       this.forced.delete(key);
+      this.unseen.delete(key);
       this.settled.delete(key);
       this.queue.remove(key);
       this.deps.secrets.untrack(key);
@@ -377,13 +438,15 @@ export class Controller {
 
   private async work(key: string): Promise<void> {
     // Not ours (now): dropped. Whenever this replica starts leading the key's shard again, even after
-    // a lapse of a moment, shardAcquired queues every key of the shard, so nothing is lost; a
+    // a lapse of a moment, shardAcquired resumes every key of the shard, and what this run was for
+    // (a change, an unanswered reverify, an outside trigger kept in `unseen`) runs at once then; a
     // pending forced re-verification stays marked for that run.
     if (!this.owns(key)) {
       this.reverifies.notOwned(key);
       return;
     }
     this.reverifies.runStarted(key);
+    this.unseen.delete(key);
     const fresh = this.forced.delete(key);
     const started = this.deps.clock.now();
     // The pass records anew which secrets the upstream uses.

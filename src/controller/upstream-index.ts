@@ -1,8 +1,8 @@
-// What the watches told the broker: the newest object of each upstream, what in it warrants a reconcile, and the labels of each namespace.
+// What the watches told the broker: what reconcile reads of each upstream (holdUpstream), what in it warrants a reconcile, and the labels of each namespace.
 import { ANNOTATIONS } from "../model/annotations.js";
 import { isObject, type JsonObject } from "../model/fields.js";
-import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../model/function-list.js";
-import { annotationsOf, labelsOf, metaOf, nameOf } from "../model/object-meta.js";
+import { changeFingerprint, heldObject, holdUpstream, type HeldUpstream } from "../model/held-upstream.js";
+import { annotationsOf, labelsOf, nameOf } from "../model/object-meta.js";
 import { readOwnStatus } from "../model/status.js";
 import { canonicalJson } from "../model/text.js";
 import { upstreamKey, type FunctionListField } from "../model/upstream.js";
@@ -14,16 +14,30 @@ function upstreamKeyOf(obj: JsonObject): string {
   return upstreamKey(nameOf(obj));
 }
 
+function splitKey(key: string): { namespace: string; name: string } {
+  const slash = key.indexOf("/");
+  return { namespace: key.slice(0, slash), name: key.slice(slash + 1) };
+}
+
+/** One upstream as held: one Map entry per key, so 20,000 upstreams cost 20,000 small records. */
+interface Entry {
+  held: HeldUpstream;
+  /** changeFingerprint of the newest object the watch delivered. */
+  fingerprint: string;
+  /** The reverify annotation of that object. */
+  token: string | undefined;
+}
+
 /**
  * In memory, no I/O. `upsert` says which trigger an event is (or none: nothing that matters
  * changed), so the controller only maps triggers to the queue. What credbroker itself writes
  * (the function lists `ownLists` names, its annotation, status, the generation bumps they cause)
- * is left out of "changed", so its own writes never requeue an upstream.
+ * is left out of "changed", so its own writes never requeue an upstream. It holds only what
+ * reconcile reads (holdUpstream): a cloud upstream slimmed, any other type as its key, and of each
+ * a digest, never a second copy; `get` gives back an object that reconciles as the whole one did.
  */
 export class UpstreamIndex {
-  private readonly objects = new Map<string, WatchedObject>();
-  private readonly fingerprints = new Map<string, string>();
-  private readonly reverifyTokens = new Map<string, string | undefined>();
+  private readonly entries = new Map<string, Entry>();
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
 
   constructor(
@@ -31,55 +45,57 @@ export class UpstreamIndex {
     private readonly ownLists: readonly FunctionListField[],
   ) {}
 
+  /**
+   * What reconcile, resume and the views read of `key`: the slimmed object of a cloud upstream (the
+   * same object on every call), a fresh stand-in for another type (heldObject). Callers must not change it.
+   */
   get(key: string): WatchedObject | undefined {
-    return this.objects.get(key);
+    const entry = this.entries.get(key);
+    if (entry === undefined) return undefined;
+    // Held from a WatchedObject (or a newer patch answer of it): name and resourceVersion are strings.
+    return heldObject(entry.held, splitKey(key), this.statusKey) as WatchedObject;
   }
 
   has(key: string): boolean {
-    return this.objects.has(key);
+    return this.entries.has(key);
   }
 
   /** Keys of the upstreams, sorted, optionally in one namespace. */
   keys(namespace?: string): string[] {
-    const all = [...this.objects.keys()].sort();
+    const all = [...this.entries.keys()].sort();
     return namespace === undefined ? all : all.filter((k) => k.startsWith(`${namespace}/`));
   }
 
-  /** Records an added or modified upstream; returns its key and the trigger it is, if any. */
+  /** Records an added or modified upstream; returns its key and the trigger it is, if any. Does not change `obj`. */
   upsert(obj: WatchedObject): { key: string; trigger: Trigger | undefined } {
     const key = upstreamKeyOf(obj);
-    this.objects.set(key, obj);
-    const fingerprint = this.relevantFingerprint(obj);
+    const before = this.entries.get(key);
+    const fingerprint = changeFingerprint(obj, this.ownLists);
     const token = annotationsOf(obj)[ANNOTATIONS.reverify];
-    const known = this.fingerprints.has(key);
-    const tokenChanged = known && this.reverifyTokens.get(key) !== token;
-    const changed = this.fingerprints.get(key) !== fingerprint;
-    this.fingerprints.set(key, fingerprint);
-    this.reverifyTokens.set(key, token);
-    if (tokenChanged) return { key, trigger: "reverifyRequested" };
-    if (!known) return { key, trigger: readOwnStatus(obj, this.statusKey) === undefined ? "upstreamNew" : "upstreamKnown" };
-    return { key, trigger: changed ? "upstreamChanged" : undefined };
+    this.entries.set(key, { held: holdUpstream(obj, this.statusKey), fingerprint, token });
+    if (before === undefined) return { key, trigger: readOwnStatus(obj, this.statusKey) === undefined ? "upstreamNew" : "upstreamKnown" };
+    if (before.token !== token) return { key, trigger: "reverifyRequested" };
+    return { key, trigger: before.fingerprint !== fingerprint ? "upstreamChanged" : undefined };
   }
 
   /** Forgets a deleted upstream; returns its key. */
   remove(obj: WatchedObject): string {
     const key = upstreamKeyOf(obj);
-    this.objects.delete(key);
-    this.fingerprints.delete(key);
-    this.reverifyTokens.delete(key);
+    this.entries.delete(key);
     return key;
   }
 
-  /** Keeps the object our own patch returned if it is newer than what the watch delivered so far. */
+  /**
+   * Keeps what our own patch returned if it is newer than what the watch delivered so far, held as
+   * a watched object is (never its managedFields). The fingerprint stays: our writes are no change.
+   */
   rememberWritten(key: string, obj: JsonObject): void {
-    const current = this.objects.get(key);
+    const entry = this.entries.get(key);
     const meta = isObject(obj.metadata) ? obj.metadata : undefined;
-    if (current === undefined || meta === undefined) return;
-    const newer = Number(meta.resourceVersion) > Number(current.metadata.resourceVersion);
+    if (entry === undefined || meta === undefined) return;
+    const newer = Number(meta.resourceVersion) > Number(resourceVersionOfHeld(entry.held));
     if (!newer) return;
-    // Like the watches: managedFields are never kept in memory.
-    const { managedFields: _managedFields, ...rest } = meta;
-    this.objects.set(key, { ...obj, metadata: rest } as WatchedObject);
+    entry.held = holdUpstream(obj, this.statusKey);
   }
 
   /** Records a namespace event; returns the upstream keys in it when its labels changed (namespaceLabelsChanged). */
@@ -96,16 +112,10 @@ export class UpstreamIndex {
   labelsOf(namespace: string): Readonly<Record<string, string>> {
     return this.namespaceLabels.get(namespace) ?? {};
   }
+}
 
-  private relevantFingerprint(obj: WatchedObject): string {
-    const annotations = annotationsOf(obj);
-    delete annotations[PUBLISHED_FUNCTIONS_ANNOTATION];
-    delete annotations[ANNOTATIONS.reverify];
-    const spec = isObject(obj.spec) ? structuredClone(obj.spec) : {};
-    for (const field of this.ownLists) {
-      const type = spec[field.type];
-      if (isObject(type)) delete type[field.list];
-    }
-    return canonicalJson({ spec, labels: metaOf(obj).labels, annotations });
-  }
+function resourceVersionOfHeld(held: HeldUpstream): unknown {
+  if (held.held === "key") return held.resourceVersion;
+  const meta = held.object.metadata;
+  return isObject(meta) ? meta.resourceVersion : undefined;
 }

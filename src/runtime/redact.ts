@@ -1,4 +1,5 @@
 // Removes credential values from anything about to leave the process: log fields, messages, errors, URLs.
+import { MIN_VALUE_LENGTH, ValueMatcher } from "./value-matcher.js";
 
 export const REDACTED = "[REDACTED]";
 
@@ -30,45 +31,87 @@ const PATTERNS: RegExp[] = [
   /(\bclient_secret=)[^&\s]+/gi,
 ];
 
+/** How many values the redactor keeps beyond those retained by a live owner. */
+export interface RedactorOptions {
+  /** Values registered without an owner (`register`), least recently registered forgotten first. Default 20,000. */
+  maxUnowned?: number;
+  /** Values no owner retains any more (rotated away, upstream deleted), still scrubbed until this many newer ones follow. Default 20,000. */
+  maxReleased?: number;
+}
+
 /**
- * Holds the secret values seen by this process (registered when material is resolved) and
- * scrubs them, the known credential shapes and the sensitive keys from strings and objects.
+ * Holds the secret values seen by this process and scrubs them, the known credential shapes and
+ * the sensitive keys from strings and objects. Values come in two ways: `retain(owner, values)`
+ * by whoever holds them (the resolver, per secret in use), kept until `release(owner)` and then
+ * for a bounded while; and `register(values)` from callers with no owner, kept in a bounded
+ * least-recently-registered list. A retained value is never forgotten, however many others come.
  * Pure apart from its own registry; never throws.
  */
 export class Redactor {
-  private readonly values = new Set<string>();
-  private ordered: string[] = [];
+  private readonly matcher = new ValueMatcher();
+  /** Each owner's values (lines of multi-line values included). */
+  private readonly owned = new Map<string, readonly string[]>();
+  /** How many owners retain each value. */
+  private readonly owners = new Map<string, number>();
+  // Maps iterate in insertion order: re-inserting moves a value to the young end.
+  private readonly unowned = new Map<string, true>();
+  private readonly released = new Map<string, true>();
+  private readonly maxUnowned: number;
+  private readonly maxReleased: number;
 
-  /** At most this many values are remembered; the oldest (long rotated away) are forgotten first. */
-  constructor(private readonly maxValues = 20_000) {}
-
-  /** Remembers secret values so they are removed wherever they later appear. Values under 6 chars are ignored (too likely to collide). */
-  register(...values: (string | undefined)[]): void {
-    let added = false;
-    for (const v of values) {
-      if (v === undefined || v.length < 6 || this.values.has(v)) continue;
-      this.values.add(v);
-      // Sets iterate in insertion order: the first values are the oldest.
-      for (const old of this.values) {
-        if (this.values.size <= this.maxValues) break;
-        this.values.delete(old);
-      }
-      // Multi-line values (PEM) are also matched line by line, in case they are printed folded.
-      if (v.includes("\n")) for (const line of v.split(/\r?\n/)) if (line.length >= 16) this.values.add(line);
-      added = true;
-    }
-    // Longest first, so a value that contains another is removed whole.
-    if (added) this.ordered = [...this.values].sort((a, b) => b.length - a.length);
+  constructor(options: RedactorOptions = {}) {
+    this.maxUnowned = options.maxUnowned ?? 20_000;
+    this.maxReleased = options.maxReleased ?? 20_000;
   }
 
+  /**
+   * Remembers values without an owner so they are removed wherever they later appear; the least
+   * recently registered are forgotten past `maxUnowned` unless an owner retains them. Values
+   * under 6 chars are ignored (too likely to collide). Idempotent.
+   */
+  register(...values: (string | undefined)[]): void {
+    for (const v of expand(values)) {
+      this.unowned.delete(v);
+      this.unowned.set(v, true);
+      this.matcher.add(v);
+    }
+    trim(this.unowned, this.maxUnowned, (v) => this.forgetIfUnused(v));
+  }
+
+  /**
+   * Makes `values` the ones `owner` holds (replacing what it held before): kept and scrubbed until
+   * released. Values it no longer holds, and no other owner does, move to the recently released.
+   * Idempotent; costs the values' length, whatever the number of values known.
+   */
+  retain(owner: string, values: readonly (string | undefined)[]): void {
+    const next = expand(values);
+    const before = new Set(this.owned.get(owner));
+    for (const v of next) {
+      if (before.delete(v)) continue;
+      this.owners.set(v, (this.owners.get(v) ?? 0) + 1);
+      this.released.delete(v);
+      this.matcher.add(v);
+    }
+    if (next.length > 0) this.owned.set(owner, next);
+    else this.owned.delete(owner);
+    // What is left of `before` is what the owner let go.
+    for (const v of before) this.unretain(v);
+    trim(this.released, this.maxReleased, (v) => this.forgetIfUnused(v));
+  }
+
+  /** `owner` holds nothing any more: its values stay scrubbed for a while (`maxReleased`), then are forgotten. Idempotent. */
+  release(owner: string): void {
+    this.retain(owner, []);
+  }
+
+  /** Distinct values scrubbed now (lines of multi-line values counted on their own). */
   get size(): number {
-    return this.values.size;
+    return this.matcher.size;
   }
 
   /** Returns `text` with registered values and credential shapes replaced by [REDACTED]. */
   scrub(text: string): string {
-    let out = text;
-    for (const v of this.ordered) if (out.includes(v)) out = out.split(v).join(REDACTED);
+    let out = replaceSpans(text, this.matcher.find(text));
     for (const re of PATTERNS) {
       out = out.replace(re, (match: string, prefix?: unknown) => (typeof prefix === "string" && match.startsWith(prefix) ? prefix + REDACTED : REDACTED));
     }
@@ -83,6 +126,21 @@ export class Redactor {
   /** A plain, scrubbed object for an Error: type, message, reason, code and the cause chain, no stack of secrets. */
   serializeError(err: unknown): unknown {
     return this.walk(err, new WeakMap(), 0);
+  }
+
+  private unretain(value: string): void {
+    const count = (this.owners.get(value) ?? 0) - 1;
+    if (count > 0) {
+      this.owners.set(value, count);
+      return;
+    }
+    this.owners.delete(value);
+    this.released.delete(value);
+    this.released.set(value, true);
+  }
+
+  private forgetIfUnused(value: string): void {
+    if (!this.owners.has(value) && !this.unowned.has(value) && !this.released.has(value)) this.matcher.delete(value);
   }
 
   private walk(value: unknown, seen: WeakMap<object, unknown>, depth: number): unknown {
@@ -131,4 +189,50 @@ export class Redactor {
     if (err.cause !== undefined) out.cause = this.walk(err.cause, seen, depth + 1);
     return out;
   }
+}
+
+/** The values worth remembering: at least 6 chars, and each line of a multi-line value (PEM), in case it is printed folded. */
+function expand(values: readonly (string | undefined)[]): string[] {
+  const out = new Set<string>();
+  for (const v of values) {
+    if (v === undefined || v.length < MIN_VALUE_LENGTH) continue;
+    out.add(v);
+    if (v.includes("\n")) for (const line of v.split(/\r?\n/)) if (line.length >= 16) out.add(line);
+  }
+  return [...out];
+}
+
+function trim(lru: Map<string, true>, max: number, forget: (value: string) => void): void {
+  for (const v of lru.keys()) {
+    if (lru.size <= max) break;
+    lru.delete(v);
+    forget(v);
+  }
+}
+
+/**
+ * `text` with each span replaced by one [REDACTED]; spans that overlap are one region, so the
+ * longest match wins and a value containing another is removed whole. Spans that only touch stay
+ * two markers, as repeated values always have.
+ */
+function replaceSpans(text: string, spans: number[]): string {
+  if (spans.length === 0) return text;
+  const order: number[] = [];
+  for (let i = 0; i < spans.length; i += 2) order.push(i);
+  order.sort((a, b) => spans[a]! - spans[b]! || spans[b + 1]! - spans[a + 1]!);
+  let out = "";
+  let cursor = 0;
+  let regionEnd = -1;
+  for (const i of order) {
+    const start = spans[i]!;
+    const end = spans[i + 1]!;
+    if (start < regionEnd) {
+      if (end > regionEnd) regionEnd = end;
+      continue;
+    }
+    if (regionEnd >= 0) cursor = regionEnd;
+    out += text.slice(cursor, start) + REDACTED;
+    regionEnd = end;
+  }
+  return out + text.slice(regionEnd);
 }

@@ -12,7 +12,11 @@ export interface SecretResolverOptions {
   sources: readonly SecretSource[];
   /** `secrets.sources`: the order sources are tried in (Gloo's own order is kubernetes, then vault). */
   order: readonly SecretSourceName[];
-  /** Every resolved value is registered here, so logs and errors scrub it wherever it shows up. */
+  /**
+   * Every resolved value is scrubbed here wherever it shows up: retained while some upstream
+   * tracks its secret (so no number of other secrets can push it out), released when the last
+   * one lets go; values of untracked lookups are registered without an owner.
+   */
   redactor: Redactor;
   logger: Logger;
 }
@@ -33,6 +37,8 @@ export class SecretResolver {
   private readonly byName = new Map<SecretSourceName, SecretSource>();
   private readonly upstreamsByRef = new Map<string, Set<string>>();
   private readonly refsByUpstream = new Map<string, Set<string>>();
+  /** Redactor owners per tracked ref: one per source and material kind the ref was resolved as. */
+  private readonly ownersByRef = new Map<string, Set<string>>();
   private readonly listeners = new Set<RotationListener>();
   private readonly unsubscribe: Array<() => void> = [];
 
@@ -58,7 +64,7 @@ export class SecretResolver {
       if (source === undefined) continue;
       try {
         const resolved = await source.resolve(sourceRequest);
-        this.options.redactor.register(...secretValuesOf(resolved.material));
+        this.remember(request, resolved);
         return resolved;
       } catch (err) {
         if (!(err instanceof SecretNotFoundError)) throw err;
@@ -86,9 +92,17 @@ export class SecretResolver {
     for (const key of this.refsByUpstream.get(upstreamKey) ?? []) {
       const upstreams = this.upstreamsByRef.get(key);
       upstreams?.delete(upstreamKey);
-      if (upstreams?.size === 0) this.upstreamsByRef.delete(key);
+      if (upstreams?.size !== 0) continue;
+      this.upstreamsByRef.delete(key);
+      for (const owner of this.ownersByRef.get(key) ?? []) this.options.redactor.release(owner);
+      this.ownersByRef.delete(key);
     }
     this.refsByUpstream.delete(upstreamKey);
+  }
+
+  /** How many distinct secrets the tracked upstreams use: what the secret caches are sized from. */
+  get trackedRefCount(): number {
+    return this.upstreamsByRef.size;
   }
 
   /** The upstream keys that use `ref`, sorted. */
@@ -114,6 +128,21 @@ export class SecretResolver {
   async stop(): Promise<void> {
     for (const off of this.unsubscribe.splice(0)) off();
     await Promise.all(this.options.sources.map((s) => s.stop()));
+  }
+
+  private remember(request: ResolveRequest, resolved: ResolvedSecret): void {
+    const values = secretValuesOf(resolved.material);
+    const key = refKey(request.ref);
+    if (!this.upstreamsByRef.has(key)) {
+      this.options.redactor.register(...values);
+      return;
+    }
+    // A new version replaces the owner's values; the old ones stay scrubbed for a while as released.
+    const owner = `${resolved.source}\u0000${request.expected ?? "any"}\u0000${key}`;
+    let owners = this.ownersByRef.get(key);
+    if (!owners) this.ownersByRef.set(key, (owners = new Set()));
+    owners.add(owner);
+    this.options.redactor.retain(owner, values);
   }
 
   private plan(override: SecretSourceName | undefined): SecretSourceName[] {

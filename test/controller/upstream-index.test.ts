@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { UpstreamIndex } from "../../src/controller/upstream-index.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "../../src/model/function-list.js";
+import { slimUpstream } from "../../src/model/held-upstream.js";
 import type { WatchedObject } from "../../src/runtime/kube/watch-loop.js";
 import { LAMBDA_FUNCTION_LIST } from "../support/function-lists.js";
 
@@ -89,7 +90,7 @@ describe("UpstreamIndex.upsert", () => {
     const idx = index();
     idx.upsert(upstream());
     expect(idx.upsert(written)).toEqual({ key: "team/orders", trigger: undefined });
-    expect(idx.get("team/orders")).toBe(written);
+    expect(idx.get("team/orders")).toEqual(slimUpstream(written, "credbroker"));
   });
 
   it("answers upstreamChanged for a change to the Lambda list when it was not given that list", () => {
@@ -180,7 +181,7 @@ describe("UpstreamIndex.rememberWritten", () => {
     idx.upsert(watched);
     idx.rememberWritten("team/orders", upstream({ rv: "12", generation: 2 }));
     idx.rememberWritten("team/orders", upstream({ rv: "15", generation: 3 }));
-    expect(idx.get("team/orders")).toBe(watched);
+    expect(idx.get("team/orders")).toEqual(slimUpstream(watched, "credbroker"));
   });
 
   it("compares resourceVersions as numbers, not as strings", () => {
@@ -202,5 +203,69 @@ describe("UpstreamIndex.rememberWritten", () => {
     const written = upstream({ rv: "12", generation: 3, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: "alpha" }, aws: { lambdaFunctions: LISTED }, status: OWN_STATUS });
     idx.rememberWritten("team/orders", written);
     expect(idx.upsert(structuredClone(written)).trigger).toBeUndefined();
+  });
+});
+
+describe("UpstreamIndex holds only what reconcile reads", () => {
+  const kube = (overrides: { rv?: string; status?: JsonObject; annotations?: Record<string, string> } = {}): WatchedObject => {
+    const obj = upstream({ rv: overrides.rv ?? "10", ...(overrides.annotations ? { annotations: overrides.annotations } : {}), ...(overrides.status ? { status: overrides.status } : {}) });
+    obj.spec = { kube: { serviceName: "orders", serviceNamespace: "team", servicePort: 8080 } };
+    (obj.metadata as JsonObject).managedFields = [{ manager: "discovery", operation: "Update" }];
+    return obj;
+  };
+
+  it("holds a cloud upstream without managedFields, kubectl's last-applied copy or other reporters' status", () => {
+    const idx = index();
+    const obj = upstream({ annotations: { "kubectl.kubernetes.io/last-applied-configuration": "{\"spec\":{}}" }, status: { statuses: { "gloo-system": { state: 1 }, ...OWN_STATUS.statuses } } });
+    (obj.metadata as JsonObject).managedFields = [{ manager: "kubectl", operation: "Update" }];
+    idx.upsert(obj);
+    const held = idx.get("team/orders")!;
+    expect(held.metadata).not.toHaveProperty("managedFields");
+    expect(held.metadata.annotations).toEqual({});
+    expect(held.status).toEqual(OWN_STATUS);
+    expect(held.spec).toBe(obj.spec);
+  });
+
+  it("holds a kube upstream as its key: known to has/keys, given back as a stand-in of its type", () => {
+    const idx = index();
+    expect(idx.upsert(kube())).toEqual({ key: "team/orders", trigger: "upstreamNew" });
+    expect(idx.has("team/orders")).toBe(true);
+    expect(idx.keys()).toEqual(["team/orders"]);
+    expect(idx.get("team/orders")).toEqual({ metadata: { namespace: "team", name: "orders", resourceVersion: "10" }, spec: { kube: null } });
+  });
+
+  it("answers upstreamChanged when a kube upstream becomes an aws one, and then holds the aws object", () => {
+    const idx = index();
+    idx.upsert(kube());
+    const aws = upstream({ rv: "11" });
+    expect(idx.upsert(aws).trigger).toBe("upstreamChanged");
+    expect(idx.get("team/orders")!.spec).toEqual(aws.spec);
+  });
+
+  it("answers upstreamChanged when an aws upstream becomes a kube one, keeping the status entry withdraw removes", () => {
+    const idx = index();
+    idx.upsert(upstream({ status: OWN_STATUS, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: "alpha" } }));
+    expect(idx.upsert(kube({ rv: "11", status: OWN_STATUS, annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: "alpha" } })).trigger).toBe("upstreamChanged");
+    expect(idx.get("team/orders")).toEqual({
+      metadata: { namespace: "team", name: "orders", resourceVersion: "11", annotations: { [PUBLISHED_FUNCTIONS_ANNOTATION]: "alpha" } },
+      spec: { kube: null },
+      status: OWN_STATUS,
+    });
+  });
+
+  it("answers no trigger when only a kube upstream's managedFields and resourceVersion change", () => {
+    const idx = index();
+    idx.upsert(kube());
+    const again = kube({ rv: "12" });
+    (again.metadata as JsonObject).managedFields = [{ manager: "someone-else", operation: "Apply" }];
+    expect(idx.upsert(again).trigger).toBeUndefined();
+    expect(idx.get("team/orders")!.metadata.resourceVersion).toBe("12");
+  });
+
+  it("keeps a newer patch answer of a kube upstream as a key too", () => {
+    const idx = index();
+    idx.upsert(kube({ status: OWN_STATUS }));
+    idx.rememberWritten("team/orders", kube({ rv: "13" }));
+    expect(idx.get("team/orders")).toEqual({ metadata: { namespace: "team", name: "orders", resourceVersion: "13" }, spec: { kube: null } });
   });
 });

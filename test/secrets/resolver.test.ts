@@ -118,6 +118,36 @@ describe("SecretResolver", () => {
     expect(redactor.scrub("key=registeredSecretValue0001")).toBe("key=[REDACTED]");
   });
 
+  it("keeps a tracked secret's values scrubbed through 100,000 other registrations", async () => {
+    const kubernetes = new MemorySource("kubernetes");
+    const redactor = new Redactor({ maxUnowned: 100, maxReleased: 100 });
+    const resolver = new SecretResolver({ sources: [kubernetes], order: ["kubernetes"], redactor, logger: pino({ level: "silent" }) });
+    kubernetes.secrets.set("gloo-system/creds", aws("trackedSecretValue0001"));
+    resolver.track("gloo-system/up-1", ref);
+    await resolver.resolve({ ref });
+    for (let i = 0; i < 100_000; i++) redactor.register(`unrelatedSecretValue${i}`);
+    expect(redactor.scrub("k=trackedSecretValue0001")).toBe("k=[REDACTED]");
+  });
+
+  it("releases a secret's values when its last upstream is untracked, and keeps the old version for a while after a rotation", async () => {
+    const kubernetes = new MemorySource("kubernetes");
+    const redactor = new Redactor({ maxUnowned: 10, maxReleased: 1 });
+    const resolver = new SecretResolver({ sources: [kubernetes], order: ["kubernetes"], redactor, logger: pino({ level: "silent" }) });
+    resolver.track("gloo-system/up-1", ref);
+    resolver.track("gloo-system/up-2", ref);
+    kubernetes.secrets.set("gloo-system/creds", aws("firstVersionSecret01"));
+    await resolver.resolve({ ref });
+    kubernetes.secrets.set("gloo-system/creds", aws("secondVersionSecret02"));
+    await resolver.resolve({ ref });
+    expect(redactor.scrub("firstVersionSecret01 secondVersionSecret02")).toBe("[REDACTED] [REDACTED]");
+    resolver.untrack("gloo-system/up-1");
+    expect(redactor.scrub("secondVersionSecret02")).toBe("[REDACTED]");
+    resolver.untrack("gloo-system/up-2");
+    // Released last, it is the one the tail of one keeps; the first version is forgotten.
+    expect(redactor.scrub("firstVersionSecret01 secondVersionSecret02")).toBe("firstVersionSecret01 [REDACTED]");
+    expect(resolver.trackedRefCount).toBe(0);
+  });
+
   it("maps a rotated secret to exactly the upstreams that use it", () => {
     const { kubernetes, vault, resolver } = setup();
     const other: SecretRef = { namespace: "gloo-system", name: "other" };

@@ -46,3 +46,14 @@ export async function eventually<T>(what: string, probe: () => T | undefined | f
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** As `eventually`, for a probe that must await (a metric read, an HTTP call); each probe ends before the next. */
+export async function eventuallyAsync<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

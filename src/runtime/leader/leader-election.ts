@@ -1,11 +1,11 @@
 // Lease-based leader election on coordination.k8s.io/v1: acquire when free or expired, renew every retry period, stop leading at the renew deadline.
-import { ApiException, CoordinationV1Api, V1MicroTime, type ConfigurationOptions, type KubeConfig, type V1Lease, type V1LeaseSpec } from "@kubernetes/client-node";
+import type { KubeConfig, V1Lease, V1LeaseSpec } from "@kubernetes/client-node";
 import type { Clock, TimerHandle } from "../clock.js";
 import { CredbrokerError } from "../../model/errors.js";
 import type { Logger } from "pino";
 import { jittered } from "../pacing/backoff.js";
-import { callOptions, kubeTimeout } from "../kube/call-options.js";
 import { Sleeper } from "../sleeper.js";
+import { LeaseApi, microTime, rewriteTimes, statusOf } from "./lease-api.js";
 
 export interface LeaderElectorOptions {
   kubeConfig: KubeConfig;
@@ -27,6 +27,8 @@ export interface LeaderElectorOptions {
   requestTimeoutMs?: number;
   /** `fieldManager` of the Lease writes (default `credbroker`). */
   fieldManager?: string;
+  /** Labels the Lease is created with (shard membership finds member leases by label). */
+  labels?: Record<string, string>;
   clock: Clock;
   random: () => number;
   logger?: Pick<Logger, "debug" | "info" | "warn">;
@@ -70,31 +72,12 @@ const UNGATED: AcquireSlot = { release: () => undefined };
 
 type Attempt = "leading" | "held-by-other" | "failed";
 
-function statusOf(err: unknown): number | undefined {
-  return err instanceof ApiException ? err.code : undefined;
-}
-
-/** client-node deserialises MicroTime fields as strings (the type is not in its serializer's map), so accept both. */
-function microTimeMs(value: unknown): number | undefined {
-  if (value instanceof Date) return value.getTime();
-  if (typeof value !== "string") return undefined;
-  const ms = Date.parse(value);
-  return Number.isNaN(ms) ? undefined : ms;
-}
-
-/** V1MicroTime serialises with six fractional digits; a plain Date's three are rejected by the API server. */
-function microTime(ms: number): V1MicroTime {
-  return new V1MicroTime(ms);
-}
-
 class LeaseElector implements LeaderElector {
   readonly leaseName: string;
-  private readonly api: CoordinationV1Api;
+  private readonly api: LeaseApi;
   private readonly leaseDurationMs: number;
   private readonly renewDeadlineMs: number;
   private readonly retryPeriodMs: number;
-  private readonly requestTimeoutMs: number;
-  private readonly fieldManager: string;
   private running: Promise<void> | undefined;
   private stopped = false;
   private leading = false;
@@ -110,14 +93,18 @@ class LeaseElector implements LeaderElector {
   constructor(private readonly o: LeaderElectorOptions) {
     this.sleeper = new Sleeper(o.clock);
     this.leaseName = o.name;
-    this.api = o.kubeConfig.makeApiClient(CoordinationV1Api);
     this.leaseDurationMs = o.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = o.renewDeadlineMs ?? 10_000;
     this.retryPeriodMs = o.retryPeriodMs ?? 2_000;
     if (!(this.renewDeadlineMs < this.leaseDurationMs)) throw new RangeError("renewDeadlineMs must be shorter than leaseDurationMs");
     if (!(this.retryPeriodMs < this.renewDeadlineMs)) throw new RangeError("retryPeriodMs must be shorter than renewDeadlineMs");
-    this.requestTimeoutMs = o.requestTimeoutMs ?? Math.max(this.retryPeriodMs, this.renewDeadlineMs / 2);
-    this.fieldManager = o.fieldManager ?? "credbroker";
+    this.api = new LeaseApi({
+      kubeConfig: o.kubeConfig,
+      namespace: o.namespace,
+      clock: o.clock,
+      requestTimeoutMs: o.requestTimeoutMs ?? Math.max(this.retryPeriodMs, this.renewDeadlineMs / 2),
+      fieldManager: o.fieldManager ?? "credbroker",
+    });
   }
 
   start(): void {
@@ -139,20 +126,18 @@ class LeaseElector implements LeaderElector {
   async release(): Promise<boolean> {
     await this.stop();
     try {
-      const lease = await this.call("get", undefined, (options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
-      const spec = lease.spec ?? {};
-      if (spec.holderIdentity !== this.o.identity) return false;
+      const lease = await this.api.read(this.o.name);
+      const spec = lease?.spec ?? {};
+      if (lease === undefined || spec.holderIdentity !== this.o.identity) return false;
       const now = this.o.clock.now();
       const released: V1LeaseSpec = {
-        ...this.rewriteTimes(spec),
+        ...rewriteTimes(spec),
         leaseDurationSeconds: 1,
         // In the past by more than any lease duration: expired for every reader, whatever it compares.
         renewTime: microTime(now - this.leaseDurationMs - 1000),
       };
       delete released.holderIdentity;
-      await this.call("release", undefined, (options) =>
-        this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body: { ...lease, spec: released }, fieldManager: this.fieldManager }, options),
-      );
+      await this.api.replace(this.o.name, { ...lease, spec: released }, undefined, "release");
       this.o.logger?.info({ lease: this.o.name, identity: this.o.identity }, "lease released");
       return true;
     } catch (err) {
@@ -184,7 +169,7 @@ class LeaseElector implements LeaderElector {
     const startedMono = this.o.clock.monotonicNow();
     // A success lets us lead until startedMono + renewDeadline, so nothing of this attempt may run past that.
     const deadline = startedMono + this.renewDeadlineMs;
-    const lease = await this.read(deadline);
+    const lease = await this.api.read(this.o.name, deadline);
     if (this.stopped) return "failed";
     const durationSeconds = Math.ceil(this.leaseDurationMs / 1000);
     if (lease === undefined) {
@@ -193,10 +178,10 @@ class LeaseElector implements LeaderElector {
       const body: V1Lease = {
         apiVersion: "coordination.k8s.io/v1",
         kind: "Lease",
-        metadata: { name: this.o.name, namespace: this.o.namespace },
+        metadata: { name: this.o.name, namespace: this.o.namespace, ...(this.o.labels === undefined ? {} : { labels: this.o.labels }) },
         spec: { holderIdentity: this.o.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(startedAt), renewTime: microTime(startedAt), leaseTransitions: 0 },
       };
-      return this.write(() => this.call("create", deadline, (options) => this.api.createNamespacedLease({ namespace: this.o.namespace, body, fieldManager: this.fieldManager }, options)), startedMono, slot);
+      return this.write(() => this.api.create(body, deadline), startedMono, slot);
     }
     const spec = lease.spec ?? {};
     const holder = spec.holderIdentity ?? "";
@@ -221,7 +206,7 @@ class LeaseElector implements LeaderElector {
       slot = granted;
     }
     const next: V1LeaseSpec = {
-      ...this.rewriteTimes(spec),
+      ...rewriteTimes(spec),
       holderIdentity: this.o.identity,
       leaseDurationSeconds: durationSeconds,
       renewTime: microTime(startedAt),
@@ -229,20 +214,7 @@ class LeaseElector implements LeaderElector {
     };
     // metadata.resourceVersion travels with the body: a concurrent writer makes this a 409.
     const body: V1Lease = { ...lease, spec: next };
-    return this.write(
-      () => this.call("update", deadline, (options) => this.api.replaceNamespacedLease({ name: this.o.name, namespace: this.o.namespace, body, fieldManager: this.fieldManager }, options)),
-      startedMono,
-      slot,
-    );
-  }
-
-  private async read(deadline: number): Promise<V1Lease | undefined> {
-    try {
-      return await this.call("get", deadline, (options) => this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace }, options));
-    } catch (err) {
-      if (statusOf(err) === 404) return undefined;
-      throw err;
-    }
+    return this.write(() => this.api.replace(this.o.name, body, deadline), startedMono, slot);
   }
 
   /** Runs a create/replace; 409 means another replica wrote first, and the next round re-reads. */
@@ -258,18 +230,6 @@ class LeaseElector implements LeaderElector {
     } finally {
       slot.release();
     }
-  }
-
-  /** Carries acquireTime/renewTime over as V1MicroTime, since they were read back as strings. */
-  private rewriteTimes(spec: V1LeaseSpec): V1LeaseSpec {
-    const out: V1LeaseSpec = { ...spec };
-    const acquired = microTimeMs(spec.acquireTime);
-    const renewed = microTimeMs(spec.renewTime);
-    if (acquired === undefined) delete out.acquireTime;
-    else out.acquireTime = microTime(acquired);
-    if (renewed === undefined) delete out.renewTime;
-    else out.renewTime = microTime(renewed);
-    return out;
   }
 
   private acquireSlot(): AcquireSlot | undefined {
@@ -315,28 +275,6 @@ class LeaseElector implements LeaderElector {
     this.leading = false;
     this.o.logger?.info({ lease: this.o.name, identity: this.o.identity, why }, "stopped leading");
     this.o.onStoppedLeading?.();
-  }
-
-  /**
-   * One API call with a deadline on our clock: requestTimeoutMs, cut to what is left before
-   * `deadline` (monotonic) when given. Writes send the same budget as the API server's `timeout`.
-   * A call cut off rejects with a retryable CredbrokerError naming it; with no budget left it is not sent.
-   */
-  private async call<T>(verb: "get" | "create" | "update" | "release", deadline: number | undefined, send: (options: ConfigurationOptions) => Promise<T>): Promise<T> {
-    const what = `${verb} lease ${this.o.namespace}/${this.o.name}`;
-    const left = deadline === undefined ? this.requestTimeoutMs : Math.floor(deadline - this.o.clock.monotonicNow());
-    const timeoutMs = Math.min(this.requestTimeoutMs, left);
-    if (timeoutMs <= 0) throw new CredbrokerError("InternalError", `kubernetes ${what} not sent: the attempt has used up its renew deadline`, { retryable: true });
-    const controller = new AbortController();
-    const timer = this.o.clock.setTimeout(() => controller.abort(kubeTimeout(what, timeoutMs)), timeoutMs);
-    try {
-      return await send(callOptions({ signal: controller.signal, ...(verb === "get" ? {} : { serverTimeoutMs: timeoutMs }) }));
-    } catch (err) {
-      if (controller.signal.aborted && !(err instanceof ApiException)) throw kubeTimeout(what, timeoutMs);
-      throw err;
-    } finally {
-      this.o.clock.clearTimeout(timer);
-    }
   }
 }
 

@@ -14,11 +14,12 @@ import { SecretCache } from "../secret-cache.js";
 import type { ResolvedSecret, SecretRequest, SecretSource } from "../secret-source.js";
 import type { KubeConfig } from "@kubernetes/client-node";
 import { createKubernetesSecretReader, type KubernetesSecretReader } from "./secret-reader.js";
+import type { SecretCacheCapacity } from "../secret-cache.js";
 
 export interface KubernetesSecretSourceOptions {
   reader: KubernetesSecretReader;
   /** Parsed secrets kept at most (`secrets.cacheSize`). */
-  cacheSize: number;
+  cacheSize: SecretCacheCapacity;
   logger: Logger;
   telemetry: SecretsTelemetry;
   /**
@@ -203,7 +204,7 @@ export class KubernetesSecretSource implements SecretSource {
 /** Builds the source over client-node for `kubeConfig`. No I/O until the first resolve. */
 export function createKubernetesSecretSource(
   kubeConfig: KubeConfig,
-  settings: { cacheSize: number; requestTimeoutMs?: number },
+  settings: { cacheSize: SecretCacheCapacity; requestTimeoutMs?: number },
   deps: { logger: Logger; telemetry: SecretsTelemetry; refusals?: NotAuthorizedStreak },
 ): KubernetesSecretSource {
   const reader = createKubernetesSecretReader(kubeConfig, { requestTimeoutMs: settings.requestTimeoutMs ?? 10_000 });

@@ -17,12 +17,13 @@ import { TokenManager } from "./token-manager.js";
 import { createVaultClient, type VaultClient, type VaultConnectionSettings } from "./vault-client.js";
 import { withContext } from "./vault-errors.js";
 import { vaultSecretPath, type VaultPathSettings } from "./vault-paths.js";
+import type { SecretCacheCapacity } from "../secret-cache.js";
 
 export interface VaultSecretSourceOptions {
   client: VaultClient;
   tokens: TokenManager;
   settings: VaultPathSettings & { pollIntervalMs: number };
-  cacheSize: number;
+  cacheSize: SecretCacheCapacity;
   clock: Clock;
   logger: Logger;
   telemetry: SecretsTelemetry;
@@ -264,7 +265,7 @@ export interface VaultSourceDeps {
   logger: Logger;
   telemetry: SecretsTelemetry;
   /** Parsed secrets kept at most (`secrets.cacheSize`). */
-  cacheSize: number;
+  cacheSize: SecretCacheCapacity;
   clock?: Clock;
   random?: Random;
   readTextFile?: ReadTextFile;
