@@ -1,11 +1,10 @@
 // What the controller holds of an Upstream between watch events: of a cloud upstream the fields reconcile, publish and the views read; of any other type little more than its key.
-import { createHash } from "node:crypto";
 import { ANNOTATIONS } from "./annotations.js";
 import { isObject, type JsonObject } from "./fields.js";
 import { PUBLISHED_FUNCTIONS_ANNOTATION } from "./function-list.js";
 import { annotationsOf, metaOf } from "./object-meta.js";
 import { rawStatusEntry } from "./status-read.js";
-import { canonicalJson } from "./text.js";
+import { canonicalDigest } from "./spec-fingerprint.js";
 import { CLOUD_UPSTREAM_KINDS, parseUpstream, type FunctionListField } from "./upstream.js";
 
 /** kubectl's copy of the object as last applied: often the larger part of an object, and nothing reads it. */
@@ -118,8 +117,7 @@ export function changeFingerprint(obj: JsonObject, ownLists: readonly FunctionLi
     const { [field.list]: _own, ...rest } = type;
     spec[field.type] = rest;
   }
-  const text = canonicalJson({ spec, labels: metaOf(obj).labels, annotations });
-  return `sha256:${createHash("sha256").update(text).digest("hex").slice(0, 16)}`;
+  return canonicalDigest({ spec, labels: metaOf(obj).labels, annotations });
 }
 
 /** The other-type reading of `obj`, or undefined for a cloud upstream and for one parseUpstream rejects. */

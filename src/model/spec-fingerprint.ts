@@ -9,6 +9,10 @@ import { canonicalJson } from "./text.js";
  * secret material (secrets are referenced, never inlined), so the digest may be published.
  */
 export function specFingerprint(object: unknown): string {
-  const spec = isObject(object) && isObject(object.spec) ? object.spec : {};
-  return `sha256:${createHash("sha256").update(canonicalJson(spec)).digest("hex").slice(0, 16)}`;
+  return canonicalDigest(isObject(object) && isObject(object.spec) ? object.spec : {});
+}
+
+/** `sha256:<16 hex>` of the canonical JSON of `value`: equal values, whatever their key order, give equal digests. Pure. */
+export function canonicalDigest(value: unknown): string {
+  return `sha256:${createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 16)}`;
 }

@@ -2,9 +2,7 @@
 import { createLeaderElector, type AcquireSlot, type LeaderElector, type LeaderElectorOptions } from "./leader-election.js";
 import { createMembership, type Membership } from "./membership.js";
 import { Sleeper } from "../sleeper.js";
-
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
+import { fnv1a32 } from "../fnv1a.js";
 
 /**
  * The shard (0..shards-1) of an upstream key `namespace/name`: 32-bit FNV-1a over its UTF-8 bytes,
@@ -12,12 +10,7 @@ const FNV_PRIME = 0x01000193;
  */
 export function shardOf(key: string, shards: number): number {
   if (!Number.isInteger(shards) || shards < 1) throw new RangeError("shards must be a whole number of at least 1");
-  let hash = FNV_OFFSET;
-  for (const byte of Buffer.from(key, "utf8")) {
-    hash ^= byte;
-    hash = Math.imul(hash, FNV_PRIME) >>> 0;
-  }
-  return hash % shards;
+  return fnv1a32(key) % shards;
 }
 
 /** `<name>` for a single shard (so an unsharded install keeps its lease name), else `<name>-<index>`. */

@@ -1,7 +1,6 @@
 // When a key on a periodic cadence runs next after a restart or a takeover, from the time it last ran (pure): no fleet-wide burst.
+import { fnv1a32 } from "../fnv1a.js";
 
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
 // Salted, so the fraction is not the shard hash (shardOf) in disguise: keys of one shard still spread over the whole range.
 const SALT = "resume:";
 
@@ -11,12 +10,7 @@ const SALT = "resume:";
  * the queue keeps the earlier of two draws and the spread bunches up at its start.
  */
 export function keyFraction(key: string): number {
-  let hash = FNV_OFFSET;
-  for (const byte of Buffer.from(SALT + key, "utf8")) {
-    hash ^= byte;
-    hash = Math.imul(hash, FNV_PRIME) >>> 0;
-  }
-  return hash / 2 ** 32;
+  return fnv1a32(SALT + key) / 2 ** 32;
 }
 
 export interface ResumeInput {
