@@ -1,15 +1,15 @@
 // One fleet-scale run for bench/fleet-scale.ts: a sandbox with a mixed fleet and injected latency in this process, the broker in a process of its own, and the phases measured against them.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { stringify } from "yaml";
 import { buildConfig, type Config } from "../src/config.js";
 import { awsKeySecret, generateMixedFleet, rotatedFleetKeys, type FleetCredential, type MixedFleet } from "../src/sandbox/fleet.js";
 import { brokerSettingsFor, sampleSeed, startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import { writeConfigFile } from "../test/support/broker-process.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const UPSTREAMS = { group: "gloo.solo.io", version: "v1", resource: "upstreams" };
@@ -286,13 +286,7 @@ interface BrokerProc {
 }
 
 async function startBrokerProcess(flags: Record<string, unknown>, dir: string): Promise<BrokerProc> {
-  const doc: Record<string, Record<string, unknown>> = {};
-  for (const [path, value] of Object.entries(flags)) {
-    const [section = "", key = ""] = path.split(".");
-    (doc[section] ??= {})[key] = value;
-  }
-  const configFile = join(dir, "credbroker.yaml");
-  await writeFile(configFile, stringify(doc), { mode: 0o600 });
+  const configFile = await writeConfigFile(flags, dir);
   // Node with tsx as a loader, so the pid measured is the broker's own (the tsx launcher would add a process).
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli.ts"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const first: string[] = [];

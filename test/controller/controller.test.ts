@@ -8,9 +8,10 @@ import type { FunctionListField } from "../../src/model/upstream.js";
 import { SETTLE_MS } from "../../src/controller/triggers.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { FakeClock } from "../../src/runtime/clock.js";
-import type { WatchedObject, WatchLoop, WatchLoopOptions } from "../../src/runtime/kube/watch-loop.js";
+import type { WatchedObject } from "../../src/runtime/kube/watch-loop.js";
 import { scriptedProvider, scriptedRegistry, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
+import { HandWatch } from "./hand-driven.js";
 
 const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
 const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
@@ -32,18 +33,6 @@ const SETTINGS: ControllerSettings = {
   leader: { enabled: false, namespace: "", name: "", identity: "", leaseDurationMs: 15_000, renewDeadlineMs: 10_000, retryPeriodMs: 2000, shards: 1 },
   requestTimeoutMs: 10_000,
 };
-
-/** A watch the test drives: it records its options, and `emit` plays the API server. */
-class HandWatch implements WatchLoop {
-  synced = true;
-  restarts = 0;
-  lastResourceVersion: string | undefined = "1";
-  constructor(readonly options: WatchLoopOptions) {}
-  start(): void {}
-  stop(): Promise<void> {
-    return Promise.resolve();
-  }
-}
 
 function upstream(namespace: string, name: string, annotations: Record<string, string> = {}): JsonObject {
   return { apiVersion: "gloo.solo.io/v1", kind: "Upstream", metadata: { namespace, name, annotations }, spec: { aws: { region: "us-east-1", secretRef: { name: "keys" } } } };

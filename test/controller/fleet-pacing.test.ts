@@ -11,11 +11,12 @@ import { readOwnStatus } from "../../src/model/status.js";
 import type { FunctionListField } from "../../src/model/upstream.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { FakeClock } from "../../src/runtime/clock.js";
-import type { WatchedObject } from "../../src/runtime/kube/watch-loop.js";
 import { scriptedProvider, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { createProviderRegistry } from "../../src/cloud/registry.js";
-import { HandElector, HandWatch, seeded } from "./hand-driven.js";
+import { busiestWindow, mean } from "../support/schedule-stats.js";
+import { seeded } from "../support/seeded-random.js";
+import { HandElector, HandWatch, playInitialList } from "./hand-driven.js";
 
 const FLEET = 20_000;
 const NAMESPACES = 50;
@@ -76,18 +77,13 @@ function replica(api: InMemoryUpstreams, clock: FakeClock, failing: ReadonlySet<
     },
     createElector: (options) => (elector = new HandElector(options)),
   });
-  const watch = (resource: string) => watches.find((w) => w.options.path.endsWith(`/${resource}`))!;
   return {
     controller,
     verifies,
     /** Starts the replica and plays the initial list of every stored upstream, as the watches would. */
     start(keys: readonly string[]) {
       controller.start();
-      for (const key of keys) {
-        const [namespace, name] = key.split("/") as [string, string];
-        watch("upstreams").options.onEvent("added", api.stored(namespace, name) as WatchedObject);
-      }
-      watch("namespaces").options.onSynced();
+      playInitialList(watches, api, keys);
     },
     acquire: (shard: number) => elector!.acquire(shard),
     async stop() {
@@ -108,21 +104,6 @@ async function run(clock: FakeClock, ms: number, sampleMs: number, sample: () =>
 
 function gapsOf(times: readonly number[]): number[] {
   return times.slice(1).map((t, i) => t - times[i]!);
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/** Largest number of `times` in any window [t, t + windowMs). */
-function busiestWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let lo = 0, hi = 0; hi < sorted.length; hi++) {
-    while (sorted[hi]! - sorted[lo]! >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
 }
 
 describe(`a fleet of ${FLEET} upstreams with the default settings`, () => {

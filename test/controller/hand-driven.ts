@@ -1,6 +1,7 @@
 // Watches and a sharded elector a controller test drives by hand: the test plays the API server's events and the Lease's outcomes.
-import type { WatchLoop, WatchLoopOptions } from "../../src/runtime/kube/watch-loop.js";
+import type { WatchedObject, WatchLoop, WatchLoopOptions } from "../../src/runtime/kube/watch-loop.js";
 import { shardOf, type ShardedElector, type ShardedElectorOptions } from "../../src/runtime/leader/shards.js";
+import type { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 
 /** A watch the test drives: it records its options, and the test calls `options.onEvent` as the API server would. */
 export class HandWatch implements WatchLoop {
@@ -48,14 +49,18 @@ export class HandElector implements ShardedElector {
   }
 }
 
-/** A seeded PRNG (mulberry32): real jitter, the same every run. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
+/** The watch among `watches` on `resource` (upstreams, secrets, namespaces). */
+export function watchOn(watches: readonly HandWatch[], resource: string): HandWatch {
+  const found = watches.find((w) => w.options.path.endsWith(`/${resource}`));
+  if (found === undefined) throw new Error(`no watch on ${resource}`);
+  return found;
+}
+
+/** Plays what the watches' first lists deliver at start: every upstream `api` stores under `keys`, then the namespaces synced. */
+export function playInitialList(watches: readonly HandWatch[], api: InMemoryUpstreams, keys: readonly string[]): void {
+  for (const key of keys) {
+    const [namespace, name] = key.split("/") as [string, string];
+    watchOn(watches, "upstreams").options.onEvent("added", api.stored(namespace, name) as WatchedObject);
+  }
+  watchOn(watches, "namespaces").options.onSynced();
 }

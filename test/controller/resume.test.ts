@@ -10,7 +10,8 @@ import { FakeClock } from "../../src/runtime/clock.js";
 import type { WatchedObject } from "../../src/runtime/kube/watch-loop.js";
 import { scriptedProvider, scriptedRegistry, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
-import { HandElector, HandWatch, seeded } from "./hand-driven.js";
+import { seeded } from "../support/seeded-random.js";
+import { HandElector, HandWatch, playInitialList, watchOn } from "./hand-driven.js";
 
 const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
 const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
@@ -69,7 +70,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock) {
     },
     createElector: (options) => (elector = new HandElector(options)),
   });
-  const watch = (resource: "upstreams" | "secrets" | "namespaces") => watches.find((w) => w.options.path.endsWith(`/${resource}`))!;
+  const watch = (resource: "upstreams" | "secrets" | "namespaces") => watchOn(watches, resource);
   const pass = async (ms = 0) => {
     for (let i = 0; i < 10; i++) await clock.advanceAsync(0);
     await clock.advanceAsync(ms);
@@ -84,11 +85,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock) {
     /** Starts and plays the initial list of what `api` stores under `keys`. */
     start(keys: readonly string[]) {
       controller.start();
-      for (const key of keys) {
-        const [namespace, name] = key.split("/") as [string, string];
-        watch("upstreams").options.onEvent("added", api.stored(namespace, name) as WatchedObject);
-      }
-      watch("namespaces").options.onSynced();
+      playInitialList(watches, api, keys);
     },
     acquire: () => elector!.acquire(0),
     async stop() {

@@ -14,9 +14,8 @@ export interface BrokerProcess {
   kill(): Promise<void>;
 }
 
-/** Writes `flags` (setting path → value) as a --config file and starts `credbroker run` with it. */
-export async function startBrokerProcess(flags: Record<string, unknown>): Promise<BrokerProcess> {
-  const dir = await mkdtemp(join(tmpdir(), "credbroker-process-"));
+/** Writes `flags` (setting path → value) as `<dir>/credbroker.yaml`, readable by its owner only; resolves with its path. */
+export async function writeConfigFile(flags: Record<string, unknown>, dir: string): Promise<string> {
   const doc: Record<string, Record<string, unknown>> = {};
   for (const [path, value] of Object.entries(flags)) {
     const [section = "", key = ""] = path.split(".");
@@ -24,6 +23,13 @@ export async function startBrokerProcess(flags: Record<string, unknown>): Promis
   }
   const configFile = join(dir, "credbroker.yaml");
   await writeFile(configFile, stringify(doc), { mode: 0o600 });
+  return configFile;
+}
+
+/** Writes `flags` (setting path → value) as a --config file and starts `credbroker run` with it. */
+export async function startBrokerProcess(flags: Record<string, unknown>): Promise<BrokerProcess> {
+  const dir = await mkdtemp(join(tmpdir(), "credbroker-process-"));
+  const configFile = await writeConfigFile(flags, dir);
   // Node itself with tsx as a loader: the tsx launcher would run the broker in a child process that
   // a SIGKILL of the launcher leaves running.
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli.ts"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

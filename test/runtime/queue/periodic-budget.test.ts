@@ -2,18 +2,8 @@
 import { describe, expect, it } from "vitest";
 import { FakeClock } from "../../../src/runtime/clock.js";
 import { WorkQueue, type WorkQueueOptions } from "../../../src/runtime/queue/work-queue.js";
-
-/** A seeded PRNG (mulberry32), so the jitter is real but every run the same. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
+import { busiestWindow, mean } from "../../support/schedule-stats.js";
+import { seeded } from "../../support/seeded-random.js";
 
 function setup(overrides: Partial<WorkQueueOptions> = {}) {
   const clock = new FakeClock(0);
@@ -36,21 +26,6 @@ function starts() {
       return [...keys].flatMap((k) => (byKey.get(k) ?? []).slice(1).map((at, i) => at - byKey.get(k)![i]!));
     },
   };
-}
-
-function mean(xs: readonly number[]): number {
-  return xs.reduce((s, x) => s + x, 0) / xs.length;
-}
-
-/** Largest number of `times` in any window [t, t + windowMs). */
-function busiestWindow(times: readonly number[], windowMs: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  for (let lo = 0, hi = 0; hi < sorted.length; hi++) {
-    while (sorted[hi]! - sorted[lo]! >= windowMs) lo++;
-    best = Math.max(best, hi - lo + 1);
-  }
-  return best;
 }
 
 describe("WorkQueue periodic budget", () => {

@@ -3,22 +3,11 @@ import { ApiException, CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOpti
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FaultSettingsError } from "../../../src/sandbox/common/faults.js";
 import { createKubeEmulator, UPSTREAMS, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
+import { seeded } from "../../support/seeded-random.js";
 import { expectStatus, kubeConfigFor, rawRequest, UPSTREAM_API, upstream } from "./helpers.js";
 
 const mergePatch = setHeaderOptions("Content-Type", PatchStrategy.MergePatch);
 const TWENTY_MINUTES_MS = 20 * 60 * 1000;
-
-/** A small seeded generator (mulberry32), so a storm's rate is the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe("Kubernetes emulator: refusals, hangs, write faults, clock offset and validated fault settings", () => {
   let emu: KubeEmulator;
