@@ -1,6 +1,7 @@
 // The parsed-secret cache both sources share: bounded, keyed by namespace/name, remembering each secret's version.
 import type { SecretMaterial, SecretMaterialKind } from "../model/credentials.js";
 import type { SecretsTelemetry } from "../runtime/telemetry.js";
+import { LruCache } from "../runtime/cache/lru-cache.js";
 import type { SecretRef } from "../model/upstream.js";
 import { refKey } from "./change-listeners.js";
 import type { ResolvedSecret, SecretSourceName } from "./secret-source.js";
@@ -43,9 +44,7 @@ export function fleetSizedCapacity(trackedRefs: () => number): () => number {
  * `secretCache{source, result}`. No I/O. Throws RangeError for a fixed capacity under 1.
  */
 export class SecretCache {
-  // Maps iterate in insertion order: re-inserting moves a key to the young end.
-  private readonly entries = new Map<string, CachedSecret>();
-  private readonly capacity: () => number;
+  private readonly entries: LruCache<string, CachedSecret>;
 
   constructor(
     capacity: SecretCacheCapacity,
@@ -54,15 +53,19 @@ export class SecretCache {
   ) {
     if (typeof capacity === "number") {
       if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError("SecretCache capacity must be a positive integer");
-      this.capacity = () => capacity;
+      this.entries = new LruCache(capacity);
     } else {
-      this.capacity = capacity;
+      // A broken bound (NaN, negative) must not empty the cache on every write.
+      this.entries = new LruCache(() => {
+        const bound = capacity();
+        return Number.isFinite(bound) && bound >= 1 ? bound : MIN_FLEET_CAPACITY;
+      });
     }
   }
 
   /** The cached answer for `ref` in format `expected`, or undefined (a miss). */
   lookup(ref: SecretRef, expected: SecretMaterialKind | undefined): ResolvedSecret | undefined {
-    const entry = this.touch(refKey(ref));
+    const entry = this.entries.get(refKey(ref));
     const material = entry?.version != null ? entry.materials.get(expected ?? "any") : undefined;
     this.telemetry.secretCache.inc({ source: this.source, result: material === undefined ? "miss" : "hit" });
     if (entry?.version == null || material === undefined) return undefined;
@@ -72,27 +75,27 @@ export class SecretCache {
   /** Records a read: the material parsed for `expected` (none when it did not parse). A new version replaces older materials. */
   remember(ref: SecretRef, location: string, version: string, expected: SecretMaterialKind | undefined, material: SecretMaterial | undefined, readAtMs?: number): void {
     const key = refKey(ref);
-    const existing = this.entries.get(key);
+    const existing = this.entries.peek(key);
     const entry: CachedSecret = existing?.version === version ? existing : { ref, location, version, materials: new Map() };
     if (material !== undefined) entry.materials.set(expected ?? "any", material);
     if (readAtMs !== undefined) entry.readAtMs = readAtMs;
-    this.store(key, entry);
+    this.entries.set(key, entry);
   }
 
   /** Records that `ref` was looked up and does not exist. */
   rememberAbsent(ref: SecretRef, location: string): void {
-    this.store(refKey(ref), { ref, location, version: null, materials: new Map() });
+    this.entries.set(refKey(ref), { ref, location, version: null, materials: new Map() });
   }
 
   /** Keeps tracking `ref` at `version` but drops its parsed material, so the next resolve reads the backend. */
   markStale(ref: SecretRef, version: string | null): void {
-    const entry = this.entries.get(refKey(ref));
-    if (entry) this.store(refKey(ref), { ...entry, version, materials: new Map() });
+    const entry = this.entries.peek(refKey(ref));
+    if (entry) this.entries.set(refKey(ref), { ...entry, version, materials: new Map() });
   }
 
   /** What is known about `ref`, without refreshing its recency. */
   peek(ref: SecretRef): CachedSecret | undefined {
-    return this.entries.get(refKey(ref));
+    return this.entries.peek(refKey(ref));
   }
 
   /** Forgets `ref`; true when it was tracked. */
@@ -102,7 +105,10 @@ export class SecretCache {
 
   /** Every tracked entry, oldest first (a snapshot: safe to mutate the cache while iterating). */
   snapshot(): CachedSecret[] {
-    return [...this.entries.values()];
+    return this.entries.keys().flatMap((k) => {
+      const entry = this.entries.peek(k);
+      return entry === undefined ? [] : [entry];
+    });
   }
 
   clear(): void {
@@ -111,26 +117,5 @@ export class SecretCache {
 
   get size(): number {
     return this.entries.size;
-  }
-
-  private touch(key: string): CachedSecret | undefined {
-    const entry = this.entries.get(key);
-    if (entry === undefined) return undefined;
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    return entry;
-  }
-
-  /** Stores `entry` as the most recent, then drops the least recent past the capacity (which may have shrunk with the fleet). */
-  private store(key: string, entry: CachedSecret): void {
-    this.entries.delete(key);
-    this.entries.set(key, entry);
-    const bound = this.capacity();
-    // A broken bound (NaN, negative) must not empty the cache on every write.
-    const max = Number.isFinite(bound) && bound >= 1 ? bound : MIN_FLEET_CAPACITY;
-    for (const oldest of this.entries.keys()) {
-      if (this.entries.size <= max) break;
-      this.entries.delete(oldest);
-    }
   }
 }

@@ -1,11 +1,21 @@
 // A bounded least-recently-used map: the parsed-secret cache never grows past its configured size.
 
-/** Map with a size bound; reading or writing an entry makes it the most recent. Not thread-safe (no need in Node). */
+/**
+ * Map with a size bound; reading or writing an entry makes it the most recent. The bound is a
+ * number, or a function read on every write for a bound that follows something else (a fleet's
+ * size), which may then shrink the map. Not thread-safe (no need in Node).
+ */
 export class LruCache<K, V> {
   private readonly entries = new Map<K, V>();
+  private readonly maxEntries: () => number;
 
-  constructor(private readonly maxEntries: number) {
-    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("LruCache size must be a positive integer");
+  constructor(maxEntries: number | (() => number)) {
+    if (typeof maxEntries === "number") {
+      if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError("LruCache size must be a positive integer");
+      this.maxEntries = () => maxEntries;
+    } else {
+      this.maxEntries = maxEntries;
+    }
   }
 
   get size(): number {
@@ -31,11 +41,12 @@ export class LruCache<K, V> {
     return this.entries.has(key);
   }
 
-  /** Stores `value`, evicting the least recently used entry when full. */
+  /** Stores `value`, evicting the least recently used entries past the bound. */
   set(key: K, value: V): void {
     this.entries.delete(key);
     this.entries.set(key, value);
-    while (this.entries.size > this.maxEntries) {
+    const max = this.maxEntries();
+    while (this.entries.size > max) {
       const oldest = this.entries.keys().next();
       if (oldest.done === true) break;
       this.entries.delete(oldest.value);

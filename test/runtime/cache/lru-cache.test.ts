@@ -24,4 +24,15 @@ describe("LruCache", () => {
   it("refuses a size below one", () => {
     expect(() => new LruCache(0)).toThrow(RangeError);
   });
+
+  it("follows a bound given as a function, read on every write, shrinking to it oldest first", () => {
+    let bound = 3;
+    const c = new LruCache<string, number>(() => bound);
+    for (const [i, k] of ["a", "b", "c", "d"].entries()) c.set(k, i);
+    expect(c.keys()).toEqual(["b", "c", "d"]);
+    bound = 2;
+    expect(c.size).toBe(3);
+    c.set("e", 4);
+    expect(c.keys()).toEqual(["d", "e"]);
+  });
 });
