@@ -16,7 +16,7 @@ function describe(info: SandboxInfo): string {
     "",
     `  Kubernetes API  ${info.kubernetes}`,
     `                  export KUBECONFIG=${info.kubeconfig}        # cluster-admin, for kubectl`,
-    `                  broker identity: ${info.brokerKubeconfig} (gloo-system/credbroker, RBAC from deploy/base/rbac.yaml)`,
+    `                  broker identity: ${info.brokerKubeconfig} (gloo-system/credbroker, RBAC from deploy/kustomize/base/rbac.yaml)`,
     `  Broker config   credbroker run --config ${info.brokerConfig}`,
     `  Vault           export VAULT_ADDR=${info.vault.address} VAULT_TOKEN=${info.vault.token}`,
     `                  kubernetes auth role ${info.vault.kubernetesRole}, JWT in ${info.vault.jwtFile}`,

@@ -31,7 +31,7 @@ export interface SandboxOptions {
 export interface SandboxInfo {
   /** kubeconfig of a cluster-admin user (for kubectl). */
   kubeconfig: string;
-  /** kubeconfig of the broker's own service account (gloo-system/credbroker), bound by deploy/base/rbac.yaml. */
+  /** kubeconfig of the broker's own service account (gloo-system/credbroker), bound by deploy/kustomize/base/rbac.yaml. */
   brokerKubeconfig: string;
   /** A `credbroker run --config` file pointing the broker at this sandbox. */
   brokerConfig: string;
@@ -68,7 +68,7 @@ function portAt(base: number, offset: number): number {
 }
 
 /**
- * Starts the Kubernetes API, Vault, AWS and Azure emulators on loopback, loads deploy/base RBAC,
+ * Starts the Kubernetes API, Vault, AWS and Azure emulators on loopback, loads deploy/kustomize/base RBAC,
  * policies/*.hcl and the seed, and writes the kubeconfigs, the broker's service-account JWT and
  * the Azure CA into `workDir`. I/O. Close it to stop every server.
  */
@@ -81,7 +81,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
   try {
     const kube = await createKubeEmulator({ host, port: portAt(base, 0), rbac: { enforce: options.enforceRbac ?? true } });
     started.push(kube);
-    kube.loadRbac(await readFile(join(PROJECT_ROOT, "deploy/base/rbac.yaml"), "utf8"));
+    kube.loadRbac(await readFile(join(PROJECT_ROOT, "deploy/kustomize/base/rbac.yaml"), "utf8"));
     const reviewerToken = kube.issueServiceAccountToken("kube-system", "vault-token-reviewer");
     kube.loadRbac([
       {

@@ -83,7 +83,7 @@ describe("kubernetes upstream API", () => {
     expect(told).toEqual([`refused patch upstream default/refused-${status}`, `authorized default/refused-${status}`]);
     expect(error).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
     expect((error as Error).message).toContain(`patch upstream default/refused-${status} failed with HTTP ${status}`);
-    expect((error as Error).message).toContain(status === 403 ? "deploy/base/rbac.yaml" : "service-account token");
+    expect((error as Error).message).toContain(status === 403 ? "deploy/kustomize/base/rbac.yaml" : "service-account token");
   });
 
   it("lets another upstream's PATCH through while one hangs", async () => {

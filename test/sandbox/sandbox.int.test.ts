@@ -33,7 +33,7 @@ describe("composed sandbox", () => {
     await expect(vault.kubernetesLogin({ role: "credbroker", jwt: forged, mount_point: "kubernetes" })).rejects.toMatchObject({ response: { statusCode: 403 } });
   });
 
-  it("gives the broker's kubeconfig exactly the RBAC of deploy/base/rbac.yaml", async () => {
+  it("gives the broker's kubeconfig exactly the RBAC of deploy/kustomize/base/rbac.yaml", async () => {
     const kc = new KubeConfig();
     kc.loadFromFile(sandbox.info.brokerKubeconfig);
     const api = kc.makeApiClient(CustomObjectsApi);

@@ -15,7 +15,7 @@ import { sandboxConfig, sandboxFlags } from "./broker-harness.js";
 
 export type Backend = "sandbox" | "real";
 
-/** The broker's identity in both backends: deploy/base/rbac.yaml binds it. */
+/** The broker's identity in both backends: deploy/kustomize/base/rbac.yaml binds it. */
 export const BROKER_USER = "system:serviceaccount:gloo-system:credbroker";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
@@ -137,7 +137,7 @@ export async function startSandboxCluster(): Promise<TestCluster> {
 
 /**
  * A real kube-apiserver and etcd (built by test/conformance/servers/build.sh), with Gloo's own
- * Upstream CRD from ../shared/gloo and the RBAC of deploy/base; the broker runs as its service
+ * Upstream CRD from ../shared/gloo and the RBAC of deploy/kustomize/base; the broker runs as its service
  * account with a TokenRequest token. Clouds are the sandbox's emulators.
  */
 export async function startRealCluster(): Promise<TestCluster> {
@@ -155,7 +155,7 @@ export async function startRealCluster(): Promise<TestCluster> {
     }
     await waitForUpstreamsServed(admin);
     await applyObjects(admin, [{ apiVersion: "v1", kind: "Namespace", metadata: { name: "gloo-system" } }]);
-    await applyObjects(admin, parseYaml(await readFile(join(ROOT, "deploy/base/rbac.yaml"), "utf8")));
+    await applyObjects(admin, parseYaml(await readFile(join(ROOT, "deploy/kustomize/base/rbac.yaml"), "utf8")));
     const token = await controlPlane.serviceAccountToken("gloo-system", "credbroker", { expirationSeconds: 24 * 3600 });
     const brokerKubeconfig = join(sandbox.info.brokerKubeconfig.replace(/broker\.kubeconfig$/, ""), "real-broker.kubeconfig");
     await writeFile(brokerKubeconfig, controlPlane.kubeconfigForToken(token), { mode: 0o600 });

@@ -45,7 +45,7 @@ export function describeShardSpreadScenarios(backend: Backend): void {
       await cluster?.close();
     });
 
-    /** A replica as the broker's service account, so deploy/base/rbac.yaml is what lets it work. */
+    /** A replica as the broker's service account, so deploy/kustomize/base/rbac.yaml is what lets it work. */
     function replica(group: string, identity: string, extra: Partial<ShardedElectorOptions> = {}): Replica {
       const kc = new PooledKubeConfig({ userAgent: "credbroker/test" });
       kc.loadFromFile(kubeconfigPath);
@@ -103,7 +103,7 @@ export function describeShardSpreadScenarios(backend: Backend): void {
       expect(rs.map((r) => r.elector.ownedShards())).toEqual(owned);
     }
 
-    it("lets the broker's service account list and delete leases in its namespace (deploy/base/rbac.yaml), as counting replicas needs", async () => {
+    it("lets the broker's service account list and delete leases in its namespace (deploy/kustomize/base/rbac.yaml), as counting replicas needs", async () => {
       const kc = new PooledKubeConfig();
       kc.loadFromFile(kubeconfigPath);
       const api = new LeaseApi({ kubeConfig: kc, namespace: NAMESPACE, clock: createSystemClock(), requestTimeoutMs: 10_000, fieldManager: "credbroker" });

@@ -10,7 +10,7 @@ import { kubeRefusalHint, refusesBroker } from "../../runtime/kube/kube-request.
 import { AuthUnavailableError, type Access, type ApiAuth, type Authentication, type Authorization, type Caller } from "./api-auth.js";
 
 export interface KubeAuthOptions {
-  /** The broker's own credentials: it needs `create` on tokenreviews and subjectaccessreviews (deploy/base/rbac.yaml). */
+  /** The broker's own credentials: it needs `create` on tokenreviews and subjectaccessreviews (deploy/kustomize/base/rbac.yaml). */
   kubeConfig: KubeConfig;
   /** Audiences a caller's token must carry; empty: the API server's own. */
   audiences: readonly string[];

@@ -12,12 +12,12 @@ export function refusesBroker(status: number | undefined): status is 401 | 403 {
 /**
  * What the operator should fix when the API server answers `status`. A 401 means the broker's
  * credentials are not accepted (an expired or revoked projected token, a deleted ServiceAccount);
- * a 403 that its RBAC does not grant the call (deploy/base/rbac.yaml). Pure.
+ * a 403 that its RBAC does not grant the call (deploy/kustomize/base/rbac.yaml). Pure.
  */
 export function kubeRefusalHint(status: 401 | 403): string {
   return status === 401
     ? "the API server does not accept the broker's credentials: check its service-account token (projected token expired or revoked, ServiceAccount recreated) or kubernetes.kubeconfig"
-    : "the broker's RBAC does not allow this call: restore the rule in its ClusterRole or Role (deploy/base/rbac.yaml)";
+    : "the broker's RBAC does not allow this call: restore the rule in its ClusterRole or Role (deploy/kustomize/base/rbac.yaml)";
 }
 
 /**

@@ -37,7 +37,7 @@ export function kubernetesRefusals(deps: { logger: Logger; telemetry: SecretsTel
     logger: deps.logger,
     counter: deps.telemetry.notAuthorizedStreaks,
     now: deps.now ?? (() => clock.monotonicNow()),
-    fix: "grant the broker's ServiceAccount what deploy/base/rbac.yaml grants (get, list, watch on secrets), or give it a valid token; an upstream that may not use a secret is refused by secrets.refPolicy, not by RBAC",
+    fix: "grant the broker's ServiceAccount what deploy/kustomize/base/rbac.yaml grants (get, list, watch on secrets), or give it a valid token; an upstream that may not use a secret is refused by secrets.refPolicy, not by RBAC",
   });
 }
 

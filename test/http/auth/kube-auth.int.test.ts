@@ -27,7 +27,7 @@ describe("kubernetes API auth: faults and cache timing on the emulator", () => {
 
   beforeAll(async () => {
     kube = await createKubeEmulator();
-    kube.loadRbac(await readFile(join(ROOT, "deploy/base/rbac.yaml"), "utf8"));
+    kube.loadRbac(await readFile(join(ROOT, "deploy/kustomize/base/rbac.yaml"), "utf8"));
     brokerKc = kubeConfigFor(kube.issueServiceAccountToken("gloo-system", "credbroker"));
     kube.loadRbac([upstreamRole("Role", "upstream-editor", ["get", "list", "update"], "team-a")]);
   });

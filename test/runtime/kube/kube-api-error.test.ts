@@ -14,7 +14,7 @@ describe("KubeApiError", () => {
   it("calls 401 and 403 BrokerNotAuthorized, retryable, with what to fix", () => {
     const forbidden = new KubeApiError("list /api/v1/secrets: HTTP 403", 403);
     expect(forbidden).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true, status: 403 });
-    expect(forbidden.message).toContain("deploy/base/rbac.yaml");
+    expect(forbidden.message).toContain("deploy/kustomize/base/rbac.yaml");
     const unauthorized = new KubeApiError("list /api/v1/secrets: HTTP 401", 401);
     expect(unauthorized).toMatchObject({ reason: "BrokerNotAuthorized", retryable: true });
     expect(unauthorized.message).toContain("service-account token");

@@ -24,7 +24,7 @@ const watches: RecordedWatch[] = [];
 
 beforeAll(async () => {
   emu = await createKubeEmulator();
-  emu.loadRbac(await readFile(new URL("../../../deploy/base/rbac.yaml", import.meta.url), "utf8"));
+  emu.loadRbac(await readFile(new URL("../../../deploy/kustomize/base/rbac.yaml", import.meta.url), "utf8"));
   emu.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } });
   const admin = kubeConfigFor(emu, emu.adminToken);
   custom = admin.makeApiClient(CustomObjectsApi);

@@ -44,7 +44,7 @@ describe("kubectl against the emulator", () => {
   });
 
   it.skipIf(!hasKubectl)("is refused by RBAC when the kubeconfig holds the broker's token", async () => {
-    emu.loadRbac(await readFile(new URL("../../../deploy/base/rbac.yaml", import.meta.url), "utf8"));
+    emu.loadRbac(await readFile(new URL("../../../deploy/kustomize/base/rbac.yaml", import.meta.url), "utf8"));
     const kubeconfig = join(dir, "broker-kubeconfig");
     await emu.writeKubeconfig(kubeconfig, { token: emu.issueServiceAccountToken("gloo-system", "credbroker"), namespace: "default" });
     const run = promisify(execFile)("kubectl", ["--kubeconfig", kubeconfig, "delete", "upstreams.gloo.solo.io", "anything", "-n", "default"], { timeout: 30_000 });

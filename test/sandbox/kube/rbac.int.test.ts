@@ -1,4 +1,4 @@
-// The broker's RBAC from deploy/base/rbac.yaml, enforced by the emulator: every permission it needs works, anything more is a 403.
+// The broker's RBAC from deploy/kustomize/base/rbac.yaml, enforced by the emulator: every permission it needs works, anything more is a 403.
 import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKubeEmulator, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
@@ -10,7 +10,7 @@ let clock = Date.now();
 
 beforeAll(async () => {
   emu = await createKubeEmulator({ nowMs: () => clock });
-  const stored = emu.loadRbac(await readFile(new URL("../../../deploy/base/rbac.yaml", import.meta.url), "utf8"));
+  const stored = emu.loadRbac(await readFile(new URL("../../../deploy/kustomize/base/rbac.yaml", import.meta.url), "utf8"));
   expect(stored.map((o) => o["kind"])).toEqual(["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"]);
   emu.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-a" } });
   emu.apply(upstream("team-a", "orders"));

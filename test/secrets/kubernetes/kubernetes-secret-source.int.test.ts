@@ -158,7 +158,7 @@ describe("KubernetesSecretSource", () => {
     const warns = lines.filter((l) => l["level"] === "warn");
     expect(warns).toHaveLength(1);
     expect(warns[0]).toMatchObject({ dependency: "kubernetes", operation: "get secret", subject: "team-d/refused", status: 403 });
-    expect(String(warns[0]!["fix"])).toContain("deploy/base/rbac.yaml");
+    expect(String(warns[0]!["fix"])).toContain("deploy/kustomize/base/rbac.yaml");
     const ends = lines.filter((l) => l["level"] === "info" && String(l["msg"]).includes("authorizes the broker again"));
     expect(ends).toHaveLength(1);
     expect(ends[0]).toMatchObject({ dependency: "kubernetes", refusals: 6 });
