@@ -287,8 +287,8 @@ interface BrokerProc {
 
 async function startBrokerProcess(flags: Record<string, unknown>, dir: string): Promise<BrokerProc> {
   const configFile = await writeConfigFile(flags, dir);
-  // Node with tsx as a loader, so the pid measured is the broker's own (the tsx launcher would add a process).
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", join(ROOT, "src/cli.ts"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // The compiled broker (dist/, built by buildBroker), as the image runs it: no compiler in its RSS or CPU.
+  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const first: string[] = [];
   let count = 0;
   let partial = "";
@@ -418,8 +418,9 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
       // Every verification rewrites lastVerified, so the poller sees each one (and those writes are the heartbeats).
       "status.heartbeatIntervalMs": "1s",
       // The default TTL is 0.8 of the default interval (240 of 300 s); kept in that ratio, or a shortened interval would be served from the cache.
-      // The naive baseline: no setting turns sharing off, so results are shared for the shortest time the schema allows.
-      "controller.cacheTtlMs": plan.mode === "naive" ? "1s" : `${Math.round(plan.intervalMs * 0.8)}ms`,
+      "controller.cacheTtlMs": `${Math.round(plan.intervalMs * 0.8)}ms`,
+      // The naive baseline: no result shared, in flight or cached (the secret caches stay: one read per Secret, as before).
+      "controller.shareResults": plan.mode !== "naive",
     };
     const config = buildConfig({ flags: Object.fromEntries(Object.entries(flags).map(([k, v]) => [k, String(v)])) });
     result.config = {

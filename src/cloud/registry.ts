@@ -29,6 +29,11 @@ export type ResolvedCredentials = ReadonlyMap<string, SecretMaterial>;
 /** How a pass calls the clouds: `fresh` skips every shared result (a forced re-verification). */
 export interface CallPolicy {
   fresh: boolean;
+  /**
+   * Told how each cloud answer came: `true` from a shared result (cached, or joined in flight),
+   * `false` by calls of the pass's own. A provider that says nothing counts as calling.
+   */
+  onAnswer?: (shared: boolean) => void;
 }
 
 /**

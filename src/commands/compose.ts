@@ -1,6 +1,5 @@
 // Builds the broker's parts from the configuration: Kubernetes client, secret sources, the provider registry, controller settings.
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
@@ -27,17 +26,11 @@ import { SecretResolver } from "../secrets/resolver.js";
 import { fleetSizedCapacity, type SecretCacheCapacity } from "../secrets/secret-cache.js";
 import type { SecretSource } from "../secrets/secret-source.js";
 import { createVaultSecretSource, vaultRefusals } from "../secrets/vault/vault-secret-source.js";
+import { packageVersion } from "../runtime/package-version.js";
 
 /** `credbroker/<version>` from package.json, read when called (the composition root calls it once). I/O. */
 export function brokerUserAgent(): string {
-  try {
-    const pkg: unknown = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8"));
-    const version = (pkg as { version?: unknown } | null)?.version;
-    return `credbroker/${typeof version === "string" && version !== "" ? version : "unknown"}`;
-  } catch {
-    // A missing package.json (an unusual bundling) must not stop the broker; the name alone still identifies it.
-    return "credbroker/unknown";
-  }
+  return `credbroker/${packageVersion()}`;
 }
 
 /**
@@ -121,7 +114,7 @@ export async function buildCloud(config: Config, deps: { metrics: Metrics }): Pr
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
   const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, requestTimeoutMs: config.aws.requestTimeoutMs, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
   const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca, requestTimeoutMs: config.azure.requestTimeoutMs });
-  const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics };
+  const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics, share: config.controller.shareResults };
   return {
     providers: createProviderRegistry([
       createAwsUpstreamProvider(new SharedProvider(aws, shared), { allowAmbientCredentials: config.aws.allowAmbientCredentials }),

@@ -138,9 +138,10 @@ export const configSchema = z
     }),
     controller: section({
       concurrency: int(1, 256, 8, "reconciles in flight at once"),
-      globalRatePerSecond: int(1, 10_000, 50, "reconciles started per second at most, routine re-verification excepted (it has its own budget: 2 × upstreams ÷ controller.verifyIntervalMs, never below this); new and changed upstreams, forced re-verifications and every retry stay under it"),
+      globalRatePerSecond: int(1, 10_000, 50, "reconciles that call the clouds started per second at most, routine re-verification excepted (it has its own budget: 2 × upstreams ÷ controller.verifyIntervalMs, never below this); new and changed upstreams, forced re-verifications and every retry stay under it, but a pass whose every cloud answer was shared gives its token back (retries never do)"),
       verifyIntervalMs: durationMs(10_000, 300_000, "how often each upstream is re-verified (jittered)"),
       cacheTtlMs: durationMs(1000, 240_000, "how long a verification or discovery result is shared"),
+      shareResults: bool(true, "share verification and discovery results between upstreams with the same credentials, in flight and for controller.cacheTtlMs; false makes every pass call the clouds itself (the naive baseline the benchmarks measure against, not for production)"),
       backoffMinMs: durationMs(10, 1000, "first retry delay after a transient failure"),
       backoffMaxMs: durationMs(100, 300_000, "longest retry delay"),
       watchStallMs: durationMs(1000, 300_000, "restart a watch that has been silent this long"),

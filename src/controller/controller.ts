@@ -1,7 +1,7 @@
 // The running controller: watches feed the upstream index, triggers put keys on the work queue, the shard leader reconciles.
 import type { KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
-import type { ProviderRegistry } from "../cloud/registry.js";
+import type { CallPolicy, ProviderRegistry } from "../cloud/registry.js";
 import type { DiscoveryMode, SecretRefPolicy } from "../model/annotations.js";
 import type { Condition } from "../model/conditions.js";
 import { CredbrokerError } from "../model/errors.js";
@@ -451,12 +451,17 @@ export class Controller {
     const started = this.deps.clock.now();
     // The pass records anew which secrets the upstream uses.
     this.deps.secrets.untrack(key);
-    const result = await this.reconcileWithDeadline(key, fresh);
+    const answers = { shared: 0, own: 0 };
+    const result = await this.reconcileWithDeadline(key, { fresh, onAnswer: (shared) => void (shared ? answers.shared++ : answers.own++) });
     this.completed++;
     if (result.kind === "published" || result.kind === "superseded") this.index.rememberWritten(key, result.object);
     this.record(key, result, (this.deps.clock.now() - started) / 1000);
     this.reverifies.runFinished(key, result);
     const next = followUp(result, this.deps.settings.verifyIntervalMs);
+    // The rate limit paces calls to the clouds: a pass answered wholly from shared results spent
+    // none, so its start token goes back (a cold start then costs what its distinct credentials
+    // cost, not one token per upstream). Retries keep theirs, whatever they spent.
+    if (answers.shared > 0 && answers.own === 0 && next.action !== "retry") this.queue.refund(key);
     switch (next.action) {
       case "remove":
         this.queue.remove(key);
@@ -526,10 +531,10 @@ export class Controller {
    * (a write already sent ends at its own request deadline) and the key is retried with backoff.
    * Its work on the clouds goes on and lands in the shared caches, so the retry is cheap.
    */
-  private async reconcileWithDeadline(key: string, fresh: boolean): Promise<ReconcileResult> {
+  private async reconcileWithDeadline(key: string, policy: CallPolicy): Promise<ReconcileResult> {
     const { clock, settings } = this.deps;
     let expired = false;
-    const run = reconcile(this.index.get(key), { fresh }, {
+    const run = reconcile(this.index.get(key), policy, {
       api: this.deps.api,
       secrets: this.deps.secrets,
       providers: this.deps.providers,

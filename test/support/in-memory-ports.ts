@@ -43,7 +43,8 @@ export function scriptedProvider(script: Script, calls: Calls, kinds: readonly U
       secrets: [{ role: "keys", ref: { name: "keys", namespace: upstream.meta.namespace }, expected: "awsKeys", field: "spec.x.secretRef", label: "keys" }],
     }),
     verify: (_u, _c, policy) => {
-      calls.verifies.push(policy);
+      // What the pass asked for, not its callbacks.
+      calls.verifies.push({ fresh: policy.fresh });
       return Promise.resolve(script.verify);
     },
     discover: () => {

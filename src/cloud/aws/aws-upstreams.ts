@@ -48,7 +48,7 @@ export function createAwsUpstreamProvider(shared: SharedProvider<AwsVerifyReques
 
     async verify(upstream, credentials, policy): Promise<VerifyResult> {
       try {
-        return await shared.verify(verifyRequest(awsUpstream(upstream), credentials), { fresh: policy.fresh });
+        return await shared.verify(verifyRequest(awsUpstream(upstream), credentials), policy);
       } catch (err) {
         return verdictOf(toCredbrokerError(err, "aws verification"));
       }
@@ -57,7 +57,7 @@ export function createAwsUpstreamProvider(shared: SharedProvider<AwsVerifyReques
     async discover(upstream, options, credentials, identity, policy): Promise<DiscoverResult> {
       try {
         const request: AwsDiscoverRequest = { ...verifyRequest(awsUpstream(upstream), credentials), qualifiers: options.lambdaQualifiers, filter: options.functionFilter };
-        return await shared.discover(request, { identity }, { fresh: policy.fresh });
+        return await shared.discover(request, { identity }, policy);
       } catch (err) {
         return verdictOf(toCredbrokerError(err, "aws discovery"));
       }

@@ -73,7 +73,7 @@ export function createAzureUpstreamProvider(shared: SharedProvider<AzureVerifyRe
 
     async verify(upstream, credentials, policy): Promise<VerifyResult> {
       try {
-        return await shared.verify(verifyRequest(azureUpstream(upstream), credentials), { fresh: policy.fresh });
+        return await shared.verify(verifyRequest(azureUpstream(upstream), credentials), policy);
       } catch (err) {
         return verdictOf(toCredbrokerError(err, "azure verification"));
       }
@@ -84,7 +84,7 @@ export function createAzureUpstreamProvider(shared: SharedProvider<AzureVerifyRe
         const request: AzureDiscoverRequest = { ...verifyRequest(azureUpstream(upstream), credentials), filter: options.functionFilter };
         const keys = functionKeys(credentials);
         if (keys !== undefined) request.apiKeys = keys;
-        return await shared.discover(request, { identity }, { fresh: policy.fresh });
+        return await shared.discover(request, { identity }, policy);
       } catch (err) {
         return verdictOf(toCredbrokerError(err, "azure discovery"));
       }

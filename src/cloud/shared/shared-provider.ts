@@ -19,6 +19,11 @@ export interface SharedProviderOptions {
   telemetry: CloudTelemetry;
   /** Cached results kept at most per kind; default 10,000. */
   maxEntries?: number;
+  /**
+   * `controller.shareResults`; default true. False: every call computes its own answer, never cached
+   * nor joined (the naive baseline the benchmarks measure sharing against).
+   */
+  share?: boolean;
 }
 
 export interface SharedCallOptions {
@@ -27,6 +32,8 @@ export interface SharedCallOptions {
    * itself started by a forced request (see SharedResults).
    */
   fresh?: boolean;
+  /** Told how the call was answered: `true` from a shared result (cached or joined), `false` by a computation of its own. */
+  onAnswer?: (shared: boolean) => void;
 }
 
 /**
@@ -67,10 +74,9 @@ export class SharedProvider<V, D extends V> implements CloudProvider<V, D> {
   /** Shared verification; I/O only on a miss. */
   async verify(request: V, options: SharedCallOptions = {}): Promise<VerifyResult> {
     const key = this.keyOf("verify", this.provider.verifyKey(request));
+    const compute = (): Promise<VerifyResult> => this.limiter.run(() => this.stamped(this.provider.verify(request)));
     try {
-      const { value, outcome } = await this.verifications.get(key, options.fresh ?? false, () => this.limiter.run(() => this.stamped(this.provider.verify(request))));
-      this.options.telemetry.cloudCache.inc({ kind: "verify", result: outcome });
-      return value;
+      return await this.answer(this.verifications, "verify", key, options, compute);
     } catch (err) {
       // Providers never throw; this is a bug in one, reported as a transient internal fault.
       return { status: "unknown", error: toCredbrokerError(err, `${this.name} verification`) };
@@ -84,15 +90,25 @@ export class SharedProvider<V, D extends V> implements CloudProvider<V, D> {
     const widened = this.provider.widen?.(request);
     const shared = widened?.request ?? request;
     const key = this.keyOf("discover", this.provider.discoverKey(shared));
+    const compute = (): Promise<DiscoverResult> => this.limiter.run(() => this.provider.discover(shared, { ...context, identity: verified.identity }));
     try {
-      const { value, outcome } = await this.discoveries.get(key, options.fresh ?? false, () =>
-        this.limiter.run(() => this.provider.discover(shared, { ...context, identity: verified.identity })),
-      );
-      this.options.telemetry.cloudCache.inc({ kind: "discover", result: outcome });
+      const value = await this.answer(this.discoveries, "discover", key, options, compute);
       return widened !== undefined && value.status === "listed" ? { ...value, functions: widened.narrow(value.functions) } : value;
     } catch (err) {
       return { status: "unknown", error: toCredbrokerError(err, `${this.name} discovery`) };
     }
+  }
+
+  /** The shared answer for `key` (or, with sharing off, one computed for this call alone), counted and told to the caller. */
+  private async answer<T>(results: SharedResults<T>, kind: "verify" | "discover", key: string, options: SharedCallOptions, compute: () => Promise<T>): Promise<T> {
+    if (this.options.share === false) {
+      options.onAnswer?.(false);
+      return compute();
+    }
+    const { value, outcome } = await results.get(key, options.fresh ?? false, compute);
+    this.options.telemetry.cloudCache.inc({ kind, result: outcome });
+    options.onAnswer?.(outcome !== "miss");
+    return value;
   }
 
   /** A provider's valid answer with the time it was given, so the result keeps its age in the cache. */

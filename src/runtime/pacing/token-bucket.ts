@@ -74,6 +74,11 @@ export class TokenBucket {
     return waitMs;
   }
 
+  /** Gives back one token taken for work that turned out to cost nothing; never above the burst. */
+  giveBack(): void {
+    this.tokens = Math.min(this.settings.burst, this.tokens + 1);
+  }
+
   /** Drops any saved burst (keeps a debt), so the next calls wait for fresh tokens. */
   drain(): void {
     this.tokens = Math.min(this.tokens, 0);

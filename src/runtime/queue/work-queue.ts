@@ -99,6 +99,10 @@ interface Running {
   removed: boolean;
   /** Work requested while the key was in flight; queued when the run ends. */
   next: Request | undefined;
+  /** The lane whose token the start spent, so refund() can give it back. */
+  readonly lane: Lane;
+  /** refund() was called: the token goes back when the run ends. */
+  refunded: boolean;
 }
 
 /** Ready keys paced by one bucket: the global limit, or the periodic budget. */
@@ -255,6 +259,17 @@ export class WorkQueue {
     this.emit("retried", key, priority);
     this.add(key, { priority, delayMs });
     return delayMs;
+  }
+
+  /**
+   * Says the run of `key` in flight cost its dependencies nothing (every cloud answer it needed was
+   * shared): the token its start spent goes back to its budget when the run ends, so work that only
+   * reads shared results is bounded by concurrency, not by the rate limit, which is there to pace
+   * calls. Ignored for a key not in flight.
+   */
+  refund(key: string): void {
+    const run = this.running.get(key);
+    if (run !== undefined) run.refunded = true;
   }
 
   /** Resets the failure count of `key`, so its next failure starts the backoff from the beginning. */
@@ -469,7 +484,7 @@ export class WorkQueue {
         }
         go.lane.heap.pop();
         this.removePending(go.entry);
-        this.start(worker, go.entry);
+        this.start(worker, go.entry, go.lane);
       }
     }
     const dueAt = this.nextDelayedDue();
@@ -497,10 +512,10 @@ export class WorkQueue {
     this.periodic.bucket.setRate(this.periodicPace());
   }
 
-  private start(worker: QueueWorker, entry: Entry): void {
+  private start(worker: QueueWorker, entry: Entry, lane: Lane): void {
     // A periodic run still counts in the fleet's pace: it is on its cadence until it finishes.
     this.joinCadence(entry.intervalMs, 1);
-    this.running.set(entry.key, { priority: entry.priority, intervalMs: entry.intervalMs, removed: false, next: undefined });
+    this.running.set(entry.key, { priority: entry.priority, intervalMs: entry.intervalMs, removed: false, next: undefined, lane, refunded: false });
     this.emit("started", entry.key, entry.priority);
     // Deferred so a worker that calls back into the queue synchronously never runs inside pump().
     void Promise.resolve()
@@ -516,6 +531,7 @@ export class WorkQueue {
     if (run === undefined) return;
     // A worker that throws has not recorded its failure; retrying keeps the key from being lost or spinning.
     if (failed) this.retry(key);
+    else if (run.refunded) run.lane.bucket.giveBack();
     this.running.delete(key);
     this.joinCadence(run.intervalMs, -1);
     this.emit("done", key, run.priority);

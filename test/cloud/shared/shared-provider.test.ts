@@ -76,7 +76,7 @@ async function until(cond: () => boolean): Promise<void> {
   expect(cond()).toBe(true);
 }
 
-function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: number } = {}) {
+function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: number; share?: boolean } = {}) {
   let now = 1_000_000;
   const fake = new FakeProvider();
   const rec = recorder();
@@ -84,6 +84,7 @@ function setup(options: { ttl?: number; unknownTtl?: number; concurrency?: numbe
     cacheTtlMs: options.ttl ?? 60_000,
     ...(options.unknownTtl === undefined ? {} : { unknownTtlMs: options.unknownTtl }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
+    ...(options.share === undefined ? {} : { share: options.share }),
     clock: { now: () => now },
     telemetry: rec.telemetry,
   });
@@ -117,6 +118,41 @@ describe("SharedProvider", () => {
     fake.release();
     await third;
     expect(fake.verifyCalls).toBe(2);
+  });
+
+  it("tells each caller whether its answer was shared (joined or cached) or computed for it", async () => {
+    const { fake, verifier } = setup();
+    const told: boolean[] = [];
+    const onAnswer = (shared: boolean) => void told.push(shared);
+    const joined = Promise.all(Array.from({ length: 3 }, () => verifier.verify({ secret: "s1", region: "r" }, { onAnswer })));
+    await until(() => fake.pending === 1);
+    fake.release();
+    await joined;
+    await verifier.verify({ secret: "s1", region: "r" }, { onAnswer });
+    const discovered = verifier.discover({ secret: "s1", region: "r" }, {}, { onAnswer });
+    await until(() => fake.pending === 1);
+    fake.release();
+    await discovered;
+    // One computed verification, two joined, one cached; then the discovery's verification from the cache and its own listing.
+    expect(told.filter((t) => !t)).toHaveLength(2);
+    expect(told.filter((t) => t)).toHaveLength(4);
+    expect(told.at(-1)).toBe(false);
+  });
+
+  it("with sharing off (the naive baseline) calls the provider for every request, neither joined nor cached", async () => {
+    const { fake, verifier, rec } = setup({ share: false });
+    const told: boolean[] = [];
+    const all = Promise.all(Array.from({ length: 3 }, () => verifier.verify({ secret: "s1", region: "r" }, { onAnswer: (shared) => void told.push(shared) })));
+    await until(() => fake.pending === 3);
+    fake.release();
+    await all;
+    const again = verifier.verify({ secret: "s1", region: "r" });
+    await until(() => fake.pending === 1);
+    fake.release();
+    await again;
+    expect(fake.verifyCalls).toBe(4);
+    expect(told).toEqual([false, false, false]);
+    expect(rec.cache).toEqual([]);
   });
 
   it("keys by secret and scope: another secret or region is another call", async () => {

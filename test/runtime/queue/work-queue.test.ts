@@ -196,6 +196,44 @@ describe("WorkQueue", () => {
     expect(starts).toHaveLength(10);
   });
 
+  it("gives back the token of a run that refunds it, so refunded work is bounded by concurrency, not by the rate", async () => {
+    const { clock, queue } = setup({ ratePerSecond: 5, burst: 1 });
+    for (let i = 0; i < 20; i++) queue.add(`ns/k${i}`, { priority: "new" });
+    const starts: string[] = [];
+    // Every run but k7 and k13 refunds: those two are the only ones that wait for a fresh token.
+    queue.run((key) => {
+      starts.push(key);
+      if (key !== "ns/k7" && key !== "ns/k13") queue.refund(key);
+      return Promise.resolve();
+    }, 2);
+    await clock.advanceAsync(0);
+    expect(starts).toHaveLength(8);
+    await clock.advanceAsync(199);
+    expect(starts).toHaveLength(8);
+    await clock.advanceAsync(1);
+    expect(starts).toHaveLength(14);
+    await clock.advanceAsync(200);
+    expect(starts).toHaveLength(20);
+  });
+
+  it("keeps the token of a run that fails, and ignores a refund for a key not in flight", async () => {
+    const { clock, queue } = setup({ ratePerSecond: 5, burst: 1 });
+    queue.add("ns/a", { priority: "new" });
+    queue.add("ns/b", { priority: "new" });
+    queue.refund("ns/a");
+    const starts: Array<{ key: string; at: number }> = [];
+    queue.run((key) => {
+      starts.push({ key, at: clock.now() });
+      queue.refund(key);
+      return key === "ns/a" && starts.length === 1 ? Promise.reject(new Error("down")) : Promise.resolve();
+    }, 1);
+    await clock.advanceAsync(0);
+    // a failed: its refund does not count, so b waits for the next token.
+    expect(starts.map((s) => s.key)).toEqual(["ns/a"]);
+    await clock.advanceAsync(200);
+    expect(starts.map((s) => `${s.key}@${s.at}`)).toEqual(["ns/a@0", "ns/b@200"]);
+  });
+
   it("never runs more keys at once than the concurrency bound", async () => {
     const { clock, queue } = setup();
     const { worker, order, settle } = holder();
