@@ -3,6 +3,7 @@ import { Command, CommanderError, Option } from "commander";
 import { closestName, shownName, terminalLine } from "../config/terminal-text.js";
 import { ConfigError, listSettings, loadConfig, type Config } from "../config.js";
 import { CredbrokerError } from "../model/errors.js";
+import { packageVersion } from "../runtime/package-version.js";
 
 /** Exit code of every usage or configuration error (README, Commands); 0 and 1 belong to verdicts. */
 export const EXIT_USAGE = 2;
@@ -91,6 +92,7 @@ function wholeNumber(text: string, min: number, max: number): number | undefined
 export function buildProgram(): Command {
   const program = new Command("credbroker")
     .description("Credentials broker for Gloo cloud-provider Upstreams (aws, azure, awsEc2): resolve, verify, discover, publish.")
+    .version(packageVersion(), "--version", "print the version")
     .showSuggestionAfterError(false)
     // Before any subcommand is added, so they inherit it: a parse error is thrown to main, never a process.exit.
     .exitOverride()

@@ -12,7 +12,7 @@ import type { UpstreamApi } from "./kube-upstreams.js";
 /** `superseded`: the spec changed under the evaluation (seen on a 409), so nothing more was written. */
 export type WriteResult = "unchanged" | "patched" | "gone" | "superseded";
 
-/** What happened to one write, for `credbroker_writes_total{kind,result}`. */
+/** What happened to one write, for `credbroker_kubernetes_writes_total{kind,result}`. */
 export type WriteOutcome = "made" | "skipped" | "conflict" | "gone" | "failed";
 
 export type PublishSettings = DesiredStateSettings;

@@ -1,5 +1,5 @@
 // Every malformed input of the corpus through the command line itself: the lines printed, the exit code, a cap on every line, no secret echoed.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -77,6 +77,12 @@ describe("the command line on malformed input", () => {
   it("prints the usage, not an error line, for no command at all, and exits 2", async () => {
     expect(await main(["node", "credbroker"])).toBe(2);
     expect(output).toContain("Usage: credbroker");
+  });
+
+  it("prints package.json's version for --version and exits 0", async () => {
+    const { version } = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+    expect(await main(["node", "credbroker", "--version"])).toBe(0);
+    expect(output.trim()).toBe(version);
   });
 
   it.each([["check", "--help"], ["help", "check"]])("exits 0 for credbroker %s %s", async (...args) => {
