@@ -118,15 +118,18 @@ say "wrote auth/$AUTH_MOUNT/config (kubernetes_host=$KUBERNETES_HOST)"
 v policy write "$POLICY_NAME" "$POLICY_FILE" >/dev/null
 say "wrote policy $POLICY_NAME from $POLICY_FILE"
 
-# 5. The role, bound to the broker's service account (and audience), granting only that policy.
+# 5. The role, bound to the broker's service account (and audience), granting only that policy: not
+#    even Vault's "default" policy, whose grants the broker does not use (the three it does are in
+#    the broker's policy).
 role=(
   "bound_service_account_names=$SERVICE_ACCOUNT"
   "bound_service_account_namespaces=$SERVICE_ACCOUNT_NAMESPACE"
   "token_policies=$POLICY_NAME"
+  "token_no_default_policy=true"
   "token_ttl=$TOKEN_TTL"
   "token_max_ttl=$TOKEN_MAX_TTL"
   # Always written: on an existing role an omitted field keeps its old value, so an empty one clears it.
   "audience=$AUDIENCE"
 )
 v write "auth/$AUTH_MOUNT/role/$ROLE_NAME" "${role[@]}" >/dev/null
-say "wrote role auth/$AUTH_MOUNT/role/$ROLE_NAME for $SERVICE_ACCOUNT_NAMESPACE/$SERVICE_ACCOUNT (token_ttl=$TOKEN_TTL, token_max_ttl=$TOKEN_MAX_TTL${AUDIENCE:+, audience=$AUDIENCE})"
+say "wrote role auth/$AUTH_MOUNT/role/$ROLE_NAME for $SERVICE_ACCOUNT_NAMESPACE/$SERVICE_ACCOUNT (policy $POLICY_NAME only, token_ttl=$TOKEN_TTL, token_max_ttl=$TOKEN_MAX_TTL${AUDIENCE:+, audience=$AUDIENCE})"

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readOwnStatus } from "../../src/model/status.js";
 import { startSandbox, SAMPLE_AWS, type Sandbox } from "../../src/sandbox/index.js";
 import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
-import { eventually, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
+import { eventually, eventuallyAsync, sandboxConfig, startTestBroker, type HarnessBroker } from "../support/broker-harness.js";
 
 const TOKEN = "handoff-test-token-6f1d0c9a2b7e";
 const NAMESPACE = "team-orders";
@@ -106,7 +106,8 @@ describe("a reverify sent to the follower", () => {
     expect(body).toEqual({ requestId: body.requestId, queued: [{ namespace: NAMESPACE, name: NAME, via: "leader" }], failed: [] });
     expect(annotation()).toBe(body.requestId);
     await eventually("the leader observed the request", () => observed() === body.requestId, 10_000);
-    expect(await reconciles(leader)).toBeGreaterThan(leaderBefore);
+    // The status (and its observed request) is written before the run's reconcile is counted.
+    await eventuallyAsync("the leader counted its reconcile", async () => (await reconciles(leader)) > leaderBefore, 10_000);
     expect(await reconciles(follower)).toBe(0);
   }, 30_000);
 

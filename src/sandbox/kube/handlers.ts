@@ -297,7 +297,8 @@ export function createHandler(ctx: HandlerContext): RequestHandler {
       }
       const user = authenticate(req);
       if (r.kind === "resource") {
-        res.once("finish", () =>
+        // "close", not "finish": a watch the client ends is audited too, as the real server does.
+        res.once("close", () =>
           ctx.onAudit({
             stage: "ResponseComplete",
             verb: r.verb,

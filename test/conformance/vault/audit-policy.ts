@@ -1,4 +1,4 @@
-// Checks the broker's requests in Vault's audit log against policies/credbroker.hcl plus the three grants of Vault's default policy it relies on, and records them for the closing note.
+// Checks the broker's requests in Vault's audit log against policies/credbroker.hcl (its token carries no other policy: the role sets token_no_default_policy), and records them for the closing note.
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { VaultAuditEntry } from "../servers/vault-server.js";
@@ -13,13 +13,6 @@ export interface Grant {
   path: string;
   capabilities: string[];
 }
-
-/** The part of Vault's built-in default policy a token needs to look itself up, renew and revoke itself. */
-export const DEFAULT_POLICY_GRANTS: readonly Grant[] = [
-  { policy: "default", path: "auth/token/lookup-self", capabilities: ["read"] },
-  { policy: "default", path: "auth/token/renew-self", capabilities: ["update"] },
-  { policy: "default", path: "auth/token/revoke-self", capabilities: ["update"] },
-];
 
 /** The `path "..." { capabilities = [...] }` stanzas of an HCL policy. Pure; enough for our policy files. */
 export function parsePolicy(policy: string, hcl: string): Grant[] {
@@ -70,7 +63,7 @@ export function checkRequests(entries: readonly VaultAuditEntry[], grants: reado
     let row = byRequest.get(request);
     if (row === undefined) {
       const grant = grants.find((g) => g.capabilities.includes(e.operation) && pathMatches(g.path, e.path));
-      const grantedBy = e.path === loginPath ? "unauthenticated (login)" : grant ? `${grant.policy}: path "${grant.path}" [${grant.capabilities.join(", ")}]` : "";
+      const grantedBy = e.path === loginPath ? "unauthenticated (login)" : grant ? grantLabel(grant) : "";
       row = { request, grantedBy, count: 0, errors: 0, vaultGranting: [] };
       byRequest.set(request, row);
     }
@@ -81,9 +74,14 @@ export function checkRequests(entries: readonly VaultAuditEntry[], grants: reado
   return [...byRequest.values()].sort((a, b) => a.request.localeCompare(b.request));
 }
 
-/** The policy's grants plus the default policy's three. Reads policies/credbroker.hcl. */
+/** The grants of policies/credbroker.hcl, the broker's only policy. Reads the file. */
 export function brokerGrants(): Grant[] {
-  return [...parsePolicy("credbroker", readFileSync(POLICY_FILE, "utf8")), ...DEFAULT_POLICY_GRANTS];
+  return parsePolicy("credbroker", readFileSync(POLICY_FILE, "utf8"));
+}
+
+/** How a row names the grant that allows it (CheckedRequest.grantedBy). Pure. */
+export function grantLabel(grant: Grant): string {
+  return `${grant.policy}: path "${grant.path}" [${grant.capabilities.join(", ")}]`;
 }
 
 /**
@@ -110,7 +108,7 @@ export function recordRequests(testFile: string, rows: readonly CheckedRequest[]
     }
   }
   const line = (request: string, grantedBy: string, count: number, errors: number, deliberate?: boolean): string =>
-    `${request.padEnd(72)} ${String(count).padStart(5)}x ${errors > 0 ? `(${errors} answered with an error) ` : ""}<- ${grantedBy || (deliberate === true ? "not allowed: provoked on purpose (the forbidden-path scenario)" : "NOT ALLOWED by credbroker.hcl + default")}`;
+    `${request.padEnd(72)} ${String(count).padStart(5)}x ${errors > 0 ? `(${errors} answered with an error) ` : ""}<- ${grantedBy || (deliberate === true ? "not allowed: provoked on purpose (the forbidden-path scenario)" : "NOT ALLOWED by credbroker.hcl")}`;
   const out = [
     "# credbroker's requests to a real Vault 1.21.0, from its file audit device (test/conformance/vault)",
     "# operation, path (secret names generalised), times made, and the grant that allows it",
@@ -127,7 +125,8 @@ export function recordRequests(testFile: string, rows: readonly CheckedRequest[]
 /**
  * Scenario g for one test file: the broker's distinct requests, recorded for the closing note, with
  * those no grant allows (apart from `deliberate` ones a scenario provoked) and any policy other than
- * credbroker or default that Vault itself reports as granting one. Reads and writes files.
+ * credbroker that Vault itself reports as granting one (`default` included: the broker's token must
+ * not carry it). Reads and writes files.
  */
 export function auditFindings(testFile: string, entries: readonly VaultAuditEntry[], loginPath: string, deliberate: readonly RegExp[] = []): { rows: CheckedRequest[]; notAllowed: string[]; foreignGrants: string[] } {
   const rows = checkRequests(entries, brokerGrants(), loginPath).map((r) =>
@@ -137,6 +136,6 @@ export function auditFindings(testFile: string, entries: readonly VaultAuditEntr
   return {
     rows,
     notAllowed: rows.filter((r) => r.grantedBy === "" && !deliberate.some((d) => d.test(r.request))).map((r) => r.request),
-    foreignGrants: rows.flatMap((r) => r.vaultGranting.filter((p) => p !== "credbroker" && p !== "default").map((p) => `${r.request} granted by ${p}`)),
+    foreignGrants: rows.flatMap((r) => r.vaultGranting.filter((p) => p !== "credbroker").map((p) => `${r.request} granted by ${p}`)),
   };
 }

@@ -88,7 +88,7 @@ describe("a real Vault sealed or stopped under the broker", () => {
     expect(recoveryMs).toBeLessThan(RECOVERY_BOUND_MS);
   }, 150_000);
 
-  it("made only requests that policies/credbroker.hcl and Vault's default policy allow (audit device)", async () => {
+  it("made only requests that policies/credbroker.hcl allows (audit device)", async () => {
     // Stopped first, so the revoke-self of its shutdown is in the log too.
     await world.stopBrokers();
     const { rows, notAllowed, foreignGrants } = auditFindings("outages.conf.test.ts", world.brokerAudit(), `auth/${AUTH_MOUNT}/login`);

@@ -138,7 +138,7 @@ describe("the broker's Vault token on a real Vault", () => {
     }
   }, 120_000);
 
-  it("made only requests that policies/credbroker.hcl and Vault's default policy allow (audit device)", async () => {
+  it("made only requests that policies/credbroker.hcl allows (audit device)", async () => {
     // Stopped first, so the revoke-self of its shutdown is in the log too.
     await world.stopBrokers();
     const { rows, notAllowed, foreignGrants } = auditFindings("token-lifecycle.conf.test.ts", world.brokerAudit(), `auth/${AUTH_MOUNT}/login`);

@@ -105,7 +105,7 @@ describe("TokenReview failing under a real Vault across a re-login", () => {
     expect(loginsIn(world.brokerAudit(), killedAt, restartedAt)).toHaveLength(0);
   }, 180_000);
 
-  it("made only requests that policies/credbroker.hcl and Vault's default policy allow (audit device)", async () => {
+  it("made only requests that policies/credbroker.hcl allows (audit device)", async () => {
     // Stopped first, so the revoke-self of its shutdown is in the log too.
     await world.stopBrokers();
     const { rows, notAllowed, foreignGrants } = auditFindings("token-review.conf.test.ts", world.brokerAudit(), LOGIN);

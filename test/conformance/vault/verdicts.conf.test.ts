@@ -97,7 +97,7 @@ describe("verdicts from a real Vault", () => {
     await world.stopBrokers();
   }, 90_000);
 
-  it("made only requests that policies/credbroker.hcl and Vault's default policy allow (audit device)", async () => {
+  it("made only requests that policies/credbroker.hcl allows (audit device)", async () => {
     // Stopped first, so the revoke-self of its shutdown is in the log too.
     await world.stopBrokers();
     const { rows, notAllowed, foreignGrants } = auditFindings("verdicts.conf.test.ts", world.brokerAudit(), `auth/${AUTH_MOUNT}/login`, [/^read secret\/data\/elsewhere\//]);

@@ -30,6 +30,8 @@ export type OwnStatus = { state: string; reason: string; conditions: Condition[]
 export interface SetupSettings {
   tokenTtl?: string;
   tokenMaxTtl?: string;
+  /** The policy setup.sh writes as credbroker (POLICY_FILE); default policies/credbroker.hcl. */
+  policyFile?: string;
 }
 
 export interface VaultWorld {
@@ -114,6 +116,7 @@ export async function startVaultWorld(settings: SetupSettings = {}): Promise<Vau
         AUDIENCE,
         TOKEN_TTL: s.tokenTtl ?? "1h",
         TOKEN_MAX_TTL: s.tokenMaxTtl ?? "24h",
+        ...(s.policyFile === undefined ? {} : { POLICY_FILE: s.policyFile }),
       };
       const { stdout, stderr } = await run("bash", [SETUP_SCRIPT], { env, timeout: 60_000 });
       return stdout + stderr;

@@ -228,12 +228,12 @@ describe("RBAC, TokenReview and SubjectAccessReview", () => {
 
     const sar = brokerKc.makeApiClient(AuthorizationV1Api);
     const allowed = await sar.createSubjectAccessReview({
-      body: { spec: { user: "system:serviceaccount:gloo-system:credbroker", groups: ["system:serviceaccounts"], resourceAttributes: { verb: "update", group: "gloo.solo.io", resource: "upstreams", namespace: "team-a" } } },
+      body: { spec: { user: "system:serviceaccount:gloo-system:credbroker", groups: ["system:serviceaccounts"], resourceAttributes: { verb: "patch", group: "gloo.solo.io", resource: "upstreams", namespace: "team-a" } } },
     });
     expect(allowed.status?.allowed).toBe(true);
     expect(allowed.status?.reason).toContain('ClusterRoleBinding "credbroker"');
     const refused = await sar.createSubjectAccessReview({
-      body: { spec: { user: "system:serviceaccount:team-a:ci", groups: ["system:serviceaccounts"], resourceAttributes: { verb: "update", group: "gloo.solo.io", resource: "upstreams", namespace: "team-a" } } },
+      body: { spec: { user: "system:serviceaccount:team-a:ci", groups: ["system:serviceaccounts"], resourceAttributes: { verb: "patch", group: "gloo.solo.io", resource: "upstreams", namespace: "team-a" } } },
     });
     expect(refused.status?.allowed).toBe(false);
   });

@@ -40,6 +40,11 @@ describe("parsePolicyHcl", () => {
 
   it("parses the broker's own policy file", () => {
     const rules = parsePolicyHcl(readFileSync(new URL("../../../policies/credbroker.hcl", import.meta.url), "utf8"));
-    expect(rules).toEqual([{ path: "secret/data/gloo/gloo.solo.io/v1/Secret/*", capabilities: ["read"] }]);
+    expect(rules).toEqual([
+      { path: "secret/data/gloo/gloo.solo.io/v1/Secret/*", capabilities: ["read"] },
+      { path: "auth/token/lookup-self", capabilities: ["read"] },
+      { path: "auth/token/renew-self", capabilities: ["update"] },
+      { path: "auth/token/revoke-self", capabilities: ["update"] },
+    ]);
   });
 });

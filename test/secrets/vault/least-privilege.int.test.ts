@@ -1,4 +1,4 @@
-// policies/credbroker.hcl grants exactly what the broker uses: with it the broker reads; without any one of its grants, it cannot.
+// policies/credbroker.hcl grants exactly what the broker uses: with it the broker reads; without its read grant, it cannot.
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SecretRef } from "../../../src/model/upstream.js";
@@ -42,7 +42,9 @@ describe("least privilege", () => {
     await expect(readWith(POLICY)).resolves.toMatchObject({ source: "vault" });
   });
 
-  const rules = parsePolicyHcl(POLICY);
+  // A read needs only the KV rule; the token rules (lookup-self, renew-self, revoke-self) are proven
+  // one by one on a real Vault by test/conformance/vault/least-privilege.conf.test.ts.
+  const rules = parsePolicyHcl(POLICY).filter((r) => !r.path.startsWith("auth/token/"));
   const without = rules.flatMap((rule, i) =>
     rule.capabilities.map((capability) => ({
       name: `${rule.path} without ${capability}`,
