@@ -288,7 +288,9 @@ interface BrokerProc {
 async function startBrokerProcess(flags: Record<string, unknown>, dir: string): Promise<BrokerProc> {
   const configFile = await writeConfigFile(flags, dir);
   // The compiled broker (dist/, built by buildBroker), as the image runs it: no compiler in its RSS or CPU.
-  const child: ChildProcess = spawn(process.execPath, [join(ROOT, "dist/cli.js"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  // BENCH_BROKER_NODE_ARGS (space-separated) reaches the broker's node only, e.g. --heapsnapshot-signal=SIGUSR2 to profile it.
+  const nodeArgs = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, "dist/cli.js"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const first: string[] = [];
   let count = 0;
   let partial = "";

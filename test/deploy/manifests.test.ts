@@ -223,7 +223,7 @@ describe.skipIf(missing !== undefined)("deploy/kustomize/overlays/example", () =
     expect(config.vault).toMatchObject({ address: "https://vault.vault.svc:8200", role: "credbroker", authMount: "kubernetes", kvMount: "secret", authMethod: "kubernetes" });
     expect(config.kubernetes.namespaces).toEqual(["team-orders", "team-payments"]);
     expect(container["image"]).toBe("registry.example.com/platform/credbroker:0.1.0");
-    expect(at(container, "resources", "limits", "memory")).toBe("768Mi");
+    expect(at(container, "resources", "limits", "memory")).toBe("2Gi");
   });
 
   it("narrows the API server and Vault in the NetworkPolicy", () => {

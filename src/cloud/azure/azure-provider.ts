@@ -66,9 +66,16 @@ export function parseAzurePrincipal(material: SecretMaterial): AzureServicePrinc
 
 type AzureFunction = Extract<DiscoveredFunction, { provider: "azure" }>;
 
+/** The principal's secret values, scrubbed from every error its calls raise. */
+function principalSecrets(p: AzureServicePrincipal): string[] {
+  return [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
+}
+
 /** Principals whose credential and ARM client are kept, and for how long. */
 const MAX_CLIENTS = 1000;
 const CLIENT_REUSE_MS = 30_000;
+/** Located apps kept at most (one per Azure upstream verified within CLIENT_REUSE_MS). */
+const MAX_LOCATED = 10_000;
 
 interface PrincipalClients {
   key: string;
@@ -101,6 +108,12 @@ export class AzureProvider implements AzureCloudProvider {
    * by its secret; bounded, oldest dropped first.
    */
   private readonly clients = new Map<string, PrincipalClients>();
+  /**
+   * The app each verification found, by principal and app name, for CLIENT_REUSE_MS: the discovery
+   * of the same pass (told by `context.identity`) lists its functions without reading the site a
+   * second time. Insertion order is age order, so expired entries are dropped from the front.
+   */
+  private readonly located = new Map<string, { app: AppSite; atMs: number }>();
   private readonly fingerprints = new Fingerprinter();
 
   constructor(private readonly options: AzureProviderOptions) {
@@ -135,11 +148,11 @@ export class AzureProvider implements AzureCloudProvider {
     }
   }
 
-  async discover(request: AzureDiscoverRequest, _context: DiscoverContext = {}): Promise<DiscoverResult> {
-    // The app's resource group is needed either way, so the (cheap, token-cached) lookup is repeated rather than trusted from context.
-    let located: Awaited<ReturnType<AzureProvider["locate"]>>;
+  async discover(request: AzureDiscoverRequest, context: DiscoverContext = {}): Promise<DiscoverResult> {
+    // The app's resource group is needed: from the verification of this pass when it just found it, else looked up again.
+    let located: Pick<Awaited<ReturnType<AzureProvider["locate"]>>, "arm" | "app" | "secrets">;
     try {
-      located = await this.locate(request);
+      located = (context.identity !== undefined ? this.recentlyLocated(request) : undefined) ?? (await this.locate(request));
     } catch (err) {
       return discoverFailure(verdictOf(err instanceof CredbrokerError ? err : toCredbrokerError(err, "azure discovery")));
     }
@@ -168,7 +181,7 @@ export class AzureProvider implements AzureCloudProvider {
   /** Token, then the app; throws CloudCallError / ValidationError. */
   private async locate(request: AzureVerifyRequest): Promise<{ arm: ArmFunctionApps; app: AppSite; identity: VerifiedIdentity; secrets: string[] }> {
     const p = request.principal;
-    const secrets = [p.clientSecret ?? "", p.clientCertificate ?? ""].filter((s) => s !== "");
+    const secrets = principalSecrets(p);
     const { settings } = this.options;
     const clients = this.clientsFor(p);
     const { credential, arm, probe } = clients;
@@ -201,7 +214,27 @@ export class AzureProvider implements AzureCloudProvider {
       // The spec names a site that is not a function app (a web app, a Logic App): a verdict on the spec.
       throw new CloudCallError("NotAFunctionApp", "azure", "arm:sites.get", `azure site ${app.name} in resource group ${app.resourceGroup} is not a function app (kind ${echoName(app.kind ?? "")})`, { code: "NotAFunctionApp" });
     }
+    this.rememberLocated(`${clients.key}|${request.functionAppName}`, app);
     return { arm, app, secrets, identity: { provider: "azure", tenantId: p.tenantId, clientId: p.clientId, subscriptionId: p.subscriptionId } };
+  }
+
+  private rememberLocated(key: string, app: AppSite): void {
+    const now = this.ctx.clock.now();
+    this.located.delete(key);
+    this.located.set(key, { app, atMs: now });
+    for (const [k, v] of this.located) {
+      if (now - v.atMs < CLIENT_REUSE_MS && this.located.size <= MAX_LOCATED) break;
+      this.located.delete(k);
+    }
+  }
+
+  /** The app a verification of these credentials found less than CLIENT_REUSE_MS ago, with the principal's ARM client. */
+  private recentlyLocated(request: AzureVerifyRequest): { arm: ArmFunctionApps; app: AppSite; secrets: string[] } | undefined {
+    const p = request.principal;
+    const clients = this.clientsFor(p);
+    const entry = this.located.get(`${clients.key}|${request.functionAppName}`);
+    if (entry === undefined || this.ctx.clock.now() - entry.atMs >= CLIENT_REUSE_MS) return undefined;
+    return { arm: clients.arm, app: entry.app, secrets: principalSecrets(p) };
   }
 
   private clientsFor(p: AzureServicePrincipal): PrincipalClients {

@@ -189,6 +189,19 @@ describe("AzureProvider against the Azure emulator", () => {
     expect(azure.counters.get("arm:functions.list")).toBe(6);
   });
 
+  it("reads the site once for a verification and the discovery of the same pass, again for a discovery on its own", async () => {
+    azure.counters.reset();
+    const verified = await provider.verify(req());
+    expect(verified.status).toBe("valid");
+    if (verified.status !== "valid") return;
+    const discovered = await provider.discover({ ...req(), filter: MATCH_ALL }, { identity: verified.identity });
+    expect(discovered.status).toBe("listed");
+    expect(azure.counters.get("arm:sites.get")).toBe(1);
+    // Without the pass's identity the discovery proves the app itself.
+    expect((await provider.discover({ ...req(), filter: MATCH_ALL })).status).toBe("listed");
+    expect(azure.counters.get("arm:sites.get")).toBe(2);
+  });
+
   it("passes the key check when every key matches Azure's", async () => {
     const result = collector.add(await provider.discover({ ...req(), filter: parseFunctionFilter("!orders-test", "f"), apiKeys: { kind: "azureFunctionKeys", apiKeys: { "create-order": KEYS.create, "list-orders": KEYS.list, _master: MASTER } } }));
     expect(result).toMatchObject({ status: "listed", warnings: [] });
