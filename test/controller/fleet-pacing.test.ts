@@ -16,7 +16,7 @@ import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { createProviderRegistry } from "../../src/cloud/registry.js";
 import { busiestWindow, mean } from "../support/schedule-stats.js";
 import { seeded } from "../support/seeded-random.js";
-import { HandElector, HandWatch, playInitialList } from "./hand-driven.js";
+import { handDriven, playInitialList } from "./hand-driven.js";
 
 const FLEET = 20_000;
 const NAMESPACES = 50;
@@ -47,8 +47,8 @@ function keyOf(i: number): string {
 function replica(api: InMemoryUpstreams, clock: FakeClock, failing: ReadonlySet<string>, seed: number) {
   const verifies = new Map<string, number[]>();
   const calls: Calls = { resolves: 0, verifies: [], discovers: 0 };
-  const watches: HandWatch[] = [];
-  let elector: HandElector | undefined;
+  const hand = handDriven();
+  const { watches } = hand;
   const provider: UpstreamProvider = {
     ...scriptedProvider(VALID, calls, ["aws"], FIELD),
     verify: async (u) => {
@@ -70,12 +70,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock, failing: ReadonlySet<
     metrics: new Metrics(),
     clock,
     random: seeded(seed),
-    createWatch: (options) => {
-      const w = new HandWatch(options);
-      watches.push(w);
-      return w;
-    },
-    createElector: (options) => (elector = new HandElector(options)),
+    ...hand.deps,
   });
   return {
     controller,
@@ -85,7 +80,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock, failing: ReadonlySet<
       controller.start();
       playInitialList(watches, api, keys);
     },
-    acquire: (shard: number) => elector!.acquire(shard),
+    acquire: (shard: number) => hand.elector().acquire(shard),
     async stop() {
       const stopped = controller.stop({ drainTimeoutMs: 0, release: false });
       await clock.advanceAsync(VERIFY_MS * 4);

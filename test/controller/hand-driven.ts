@@ -1,4 +1,5 @@
 // Watches and a sharded elector a controller test drives by hand: the test plays the API server's events and the Lease's outcomes.
+import type { ControllerDeps } from "../../src/controller/controller.js";
 import type { WatchedObject, WatchLoop, WatchLoopOptions } from "../../src/runtime/kube/watch-loop.js";
 import { shardOf, type ShardedElector, type ShardedElectorOptions } from "../../src/runtime/leader/shards.js";
 import type { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
@@ -47,6 +48,27 @@ export class HandElector implements ShardedElector {
     this.led.delete(shard);
     this.options.onStoppedLeading?.(shard);
   }
+}
+
+/** The controller's watch and elector factories, handing out HandWatches (collected in `watches`) and one HandElector. */
+export function handDriven(): { watches: HandWatch[]; elector: () => HandElector; deps: Required<Pick<ControllerDeps, "createWatch" | "createElector">> } {
+  const watches: HandWatch[] = [];
+  let elector: HandElector | undefined;
+  return {
+    watches,
+    elector: () => {
+      if (elector === undefined) throw new Error("the controller has not created its elector yet");
+      return elector;
+    },
+    deps: {
+      createWatch: (options) => {
+        const w = new HandWatch(options);
+        watches.push(w);
+        return w;
+      },
+      createElector: (options) => (elector = new HandElector(options)),
+    },
+  };
 }
 
 /** The watch among `watches` on `resource` (upstreams, secrets, namespaces). */

@@ -11,7 +11,7 @@ import type { WatchedObject } from "../../src/runtime/kube/watch-loop.js";
 import { scriptedProvider, scriptedRegistry, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { seeded } from "../support/seeded-random.js";
-import { HandElector, HandWatch, playInitialList, watchOn } from "./hand-driven.js";
+import { handDriven, playInitialList, watchOn } from "./hand-driven.js";
 
 const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
 const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
@@ -45,8 +45,8 @@ function replica(api: InMemoryUpstreams, clock: FakeClock) {
   const calls: Calls = { resolves: 0, verifies: [], discovers: 0 };
   const verified: string[] = [];
   const base = scriptedProvider(VALID, calls, ["aws"], FIELD);
-  const watches: HandWatch[] = [];
-  let elector: HandElector | undefined;
+  const hand = handDriven();
+  const { watches } = hand;
   const controller = new Controller({
     kubeConfig: undefined as never,
     api,
@@ -63,12 +63,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock) {
     metrics: new Metrics(),
     clock,
     random: seeded(11),
-    createWatch: (options) => {
-      const w = new HandWatch(options);
-      watches.push(w);
-      return w;
-    },
-    createElector: (options) => (elector = new HandElector(options)),
+    ...hand.deps,
   });
   const watch = (resource: "upstreams" | "secrets" | "namespaces") => watchOn(watches, resource);
   const pass = async (ms = 0) => {
@@ -87,7 +82,7 @@ function replica(api: InMemoryUpstreams, clock: FakeClock) {
       controller.start();
       playInitialList(watches, api, keys);
     },
-    acquire: () => elector!.acquire(0),
+    acquire: () => hand.elector().acquire(0),
     async stop() {
       const stopped = controller.stop({ drainTimeoutMs: 0, release: false });
       await clock.advanceAsync(10);

@@ -13,7 +13,7 @@ import { FakeClock } from "../../src/runtime/clock.js";
 import { scriptedProvider, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { seeded } from "../support/seeded-random.js";
-import { HandElector, HandWatch, playInitialList } from "./hand-driven.js";
+import { handDriven, playInitialList } from "./hand-driven.js";
 
 const UPSTREAMS = 200;
 /** Upstreams per credential: the first pass of each calls the cloud, the others read its answer. */
@@ -57,8 +57,8 @@ async function coldStart(reporting: Reporting, failing: ReadonlySet<number> = ne
       return VALID.verify;
     },
   };
-  const watches: HandWatch[] = [];
-  let elector: HandElector | undefined;
+  const hand = handDriven();
+  const { watches } = hand;
   const controller = new Controller({
     kubeConfig: undefined as never,
     api,
@@ -69,17 +69,12 @@ async function coldStart(reporting: Reporting, failing: ReadonlySet<number> = ne
     metrics: new Metrics(),
     clock,
     random: seeded(7),
-    createWatch: (options) => {
-      const w = new HandWatch(options);
-      watches.push(w);
-      return w;
-    },
-    createElector: (options) => (elector = new HandElector(options)),
+    ...hand.deps,
   });
   const keys = Array.from({ length: UPSTREAMS }, (_, i) => `team/fn-${i}`);
   for (let i = 0; i < UPSTREAMS; i++) api.put(upstream(i));
   const startedAt = clock.now();
-  elector!.acquire(0);
+  hand.elector().acquire(0);
   controller.start();
   playInitialList(watches, api, keys);
   await clock.advanceAsync(60_000);
