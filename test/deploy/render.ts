@@ -65,19 +65,19 @@ function helmTemplate(helm: string, options: { namespace?: string; valuesFiles?:
 }
 
 /**
- * The helm binary test/conformance/servers/build-helm.sh builds (or finds cached): its path from
+ * The helm binary `test/conformance/servers/build.sh helm` builds (or finds cached): its path from
  * the "helm <path>" line. Throws, with the script's output, when it cannot be built.
  */
 export function builtHelm(): string {
   let out: string;
   try {
-    out = execFileSync("bash", [join(ROOT, "test/conformance/servers/build-helm.sh")], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 20 * 60_000 });
+    out = execFileSync("bash", [join(ROOT, "test/conformance/servers/build.sh"), "helm"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], timeout: 20 * 60_000 });
   } catch (err) {
     const stderr = isObject(err) && typeof err["stderr"] === "string" ? err["stderr"] : "";
-    throw new Error(`helm could not be built by test/conformance/servers/build-helm.sh (needs Go 1.26 and the Go module proxy): ${stderr.trim().slice(-2000)}`, { cause: err });
+    throw new Error(`helm could not be built by test/conformance/servers/build.sh helm (needs Go 1.26 and the Go module proxy): ${stderr.trim().slice(-2000)}`, { cause: err });
   }
   const line = /^helm (\S+)$/m.exec(out);
-  if (line?.[1] === undefined) throw new Error(`build-helm.sh printed no "helm <path>" line: ${out.slice(0, 500)}`);
+  if (line?.[1] === undefined) throw new Error(`build.sh helm printed no "helm <path>" line: ${out.slice(0, 500)}`);
   return line[1];
 }
 

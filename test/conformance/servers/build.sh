@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the real servers of the conformance tier from their Go modules, once: the binaries are cached
+# Builds the real servers of the conformance tier (and helm, which its manifest tests render the chart
+# with) from their Go modules, once: the binaries are cached
 # under ~/.cache/credbroker/real-servers/<name>-<hash of go.mod and go.sum>/, so a warm run costs seconds.
 # Prints one line per server: "<name> <path of the binary>". Usage: build.sh [name...] (default: all).
 set -euo pipefail
@@ -11,12 +12,15 @@ servers=(
   "kube-apiserver kube-apiserver k8s.io/kubernetes/cmd/kube-apiserver v1.34.4"
   "etcd etcd . v3.6.16"
   "vault vault . v1.21.0"
+  "helm helm helm.sh/helm/v4/cmd/helm v4.3.2"
 )
 
-# Linker flags per server: Kubernetes reads its version from ldflags; Vault embeds its own VERSION file.
+# Linker flags per server: Kubernetes reads its version from ldflags; Vault embeds its own VERSION file;
+# helm's Makefile sets its version the same way (without it helm reports "v4.3").
 ldflags_for() {
   case "$1" in
     vault) echo "-s" ;;
+    helm) echo "-s -w -X helm.sh/helm/v4/internal/version.version=$2" ;;
     *) echo "-s -X k8s.io/component-base/version.gitVersion=$2 -X k8s.io/component-base/version.gitMajor=${2:1:1} -X k8s.io/component-base/version.gitMinor=$(echo "$2" | cut -d. -f2)" ;;
   esac
 }
