@@ -74,8 +74,6 @@ function principalSecrets(p: AzureServicePrincipal): string[] {
 /** Principals whose credential and ARM client are kept, and for how long. */
 const MAX_CLIENTS = 1000;
 const CLIENT_REUSE_MS = 30_000;
-/** Located apps kept at most (one per Azure upstream verified within CLIENT_REUSE_MS). */
-const MAX_LOCATED = 10_000;
 
 interface PrincipalClients {
   key: string;
@@ -83,6 +81,12 @@ interface PrincipalClients {
   arm: ArmFunctionApps;
   probe: EntraResponseProbe;
   createdAtMs: number;
+  /**
+   * The apps found with these clients, by name: the discovery of the same pass (told by
+   * `context.identity`) lists an app's functions without reading its site a second time. They
+   * live as long as the clients, CLIENT_REUSE_MS at most.
+   */
+  located: Map<string, AppSite>;
 }
 
 /**
@@ -108,12 +112,6 @@ export class AzureProvider implements AzureCloudProvider {
    * by its secret; bounded, oldest dropped first.
    */
   private readonly clients = new Map<string, PrincipalClients>();
-  /**
-   * The app each verification found, by principal and app name, for CLIENT_REUSE_MS: the discovery
-   * of the same pass (told by `context.identity`) lists its functions without reading the site a
-   * second time. Insertion order is age order, so expired entries are dropped from the front.
-   */
-  private readonly located = new Map<string, { app: AppSite; atMs: number }>();
   private readonly fingerprints = new Fingerprinter();
 
   constructor(private readonly options: AzureProviderOptions) {
@@ -214,27 +212,15 @@ export class AzureProvider implements AzureCloudProvider {
       // The spec names a site that is not a function app (a web app, a Logic App): a verdict on the spec.
       throw new CloudCallError("NotAFunctionApp", "azure", "arm:sites.get", `azure site ${app.name} in resource group ${app.resourceGroup} is not a function app (kind ${echoName(app.kind ?? "")})`, { code: "NotAFunctionApp" });
     }
-    this.rememberLocated(`${clients.key}|${request.functionAppName}`, app);
+    clients.located.set(request.functionAppName, app);
     return { arm, app, secrets, identity: { provider: "azure", tenantId: p.tenantId, clientId: p.clientId, subscriptionId: p.subscriptionId } };
   }
 
-  private rememberLocated(key: string, app: AppSite): void {
-    const now = this.ctx.clock.now();
-    this.located.delete(key);
-    this.located.set(key, { app, atMs: now });
-    for (const [k, v] of this.located) {
-      if (now - v.atMs < CLIENT_REUSE_MS && this.located.size <= MAX_LOCATED) break;
-      this.located.delete(k);
-    }
-  }
-
-  /** The app a verification of these credentials found less than CLIENT_REUSE_MS ago, with the principal's ARM client. */
+  /** The app a verification found with the principal's current clients (CLIENT_REUSE_MS old at most), and their ARM client. */
   private recentlyLocated(request: AzureVerifyRequest): { arm: ArmFunctionApps; app: AppSite; secrets: string[] } | undefined {
-    const p = request.principal;
-    const clients = this.clientsFor(p);
-    const entry = this.located.get(`${clients.key}|${request.functionAppName}`);
-    if (entry === undefined || this.ctx.clock.now() - entry.atMs >= CLIENT_REUSE_MS) return undefined;
-    return { arm: clients.arm, app: entry.app, secrets: principalSecrets(p) };
+    const clients = this.clientsFor(request.principal);
+    const app = clients.located.get(request.functionAppName);
+    return app === undefined ? undefined : { arm: clients.arm, app, secrets: principalSecrets(request.principal) };
   }
 
   private clientsFor(p: AzureServicePrincipal): PrincipalClients {
@@ -259,7 +245,7 @@ export class AzureProvider implements AzureCloudProvider {
       ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
     });
     const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, additionalPolicies: [deadline], ...shared });
-    const created: PrincipalClients = { key, credential, arm, probe, createdAtMs: now };
+    const created: PrincipalClients = { key, credential, arm, probe, createdAtMs: now, located: new Map() };
     this.clients.set(key, created);
     for (const old of this.clients.keys()) {
       if (this.clients.size <= MAX_CLIENTS) break;
