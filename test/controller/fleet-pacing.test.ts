@@ -5,13 +5,11 @@ import type { UpstreamProvider } from "../../src/cloud/registry.js";
 import { controllerSettings } from "../../src/commands/compose.js";
 import { configSchema } from "../../src/config/schema.js";
 import { Controller, type ControllerSettings } from "../../src/controller/controller.js";
-import { CredbrokerError } from "../../src/model/errors.js";
 import type { JsonObject } from "../../src/model/fields.js";
 import { readOwnStatus } from "../../src/model/status.js";
-import type { FunctionListField } from "../../src/model/upstream.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { FakeClock } from "../../src/runtime/clock.js";
-import { scriptedProvider, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
+import { LAMBDA_FIELD, scriptedProvider, scriptedSecrets, THROTTLED, VALID_AWS, type Calls } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { createProviderRegistry } from "../../src/cloud/registry.js";
 import { busiestWindow, mean } from "../support/schedule-stats.js";
@@ -25,10 +23,6 @@ const VERIFY_MS = 25;
 /** Keys whose verification keeps failing transiently: their retries go through the global limit. */
 const FAILING = 200;
 
-const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
-const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
-const VALID: Script = { verify: { status: "valid", identity: IDENTITY }, discover: { status: "listed", functions: [], warnings: [] } };
-const THROTTLED = { status: "unknown" as const, error: new CredbrokerError("Throttled", "throttled by the fake cloud") };
 
 /** The defaults a plain `credbroker run` gets (controller.globalRatePerSecond 50, verifyIntervalMs 300 s, concurrency 8, leader election on, one shard). */
 const SETTINGS: ControllerSettings = controllerSettings(configSchema.parse({}));
@@ -50,20 +44,20 @@ function replica(api: InMemoryUpstreams, clock: FakeClock, failing: ReadonlySet<
   const hand = handDriven();
   const { watches } = hand;
   const provider: UpstreamProvider = {
-    ...scriptedProvider(VALID, calls, ["aws"], FIELD),
+    ...scriptedProvider(VALID_AWS, calls, ["aws"], LAMBDA_FIELD),
     verify: async (u) => {
       const key = `${u.meta.namespace}/${u.meta.name}`;
       const list = verifies.get(key) ?? [];
       list.push(clock.now());
       verifies.set(key, list);
       await new Promise<void>((resolve) => clock.setTimeout(resolve, VERIFY_MS));
-      return failing.has(key) ? THROTTLED : VALID.verify;
+      return failing.has(key) ? THROTTLED : VALID_AWS.verify;
     },
   };
   const controller = new Controller({
     kubeConfig: undefined as never,
     api,
-    secrets: scriptedSecrets(VALID, calls),
+    secrets: scriptedSecrets(VALID_AWS, calls),
     providers: createProviderRegistry([provider], ["aws"]),
     settings: SETTINGS,
     logger: pino({ level: "silent" }),

@@ -5,12 +5,10 @@ import { createProviderRegistry, type UpstreamProvider } from "../../src/cloud/r
 import { controllerSettings } from "../../src/commands/compose.js";
 import { configSchema } from "../../src/config/schema.js";
 import { Controller } from "../../src/controller/controller.js";
-import { CredbrokerError } from "../../src/model/errors.js";
 import type { JsonObject } from "../../src/model/fields.js";
-import type { FunctionListField } from "../../src/model/upstream.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { FakeClock } from "../../src/runtime/clock.js";
-import { scriptedProvider, scriptedSecrets, type Calls, type Script } from "../support/in-memory-ports.js";
+import { LAMBDA_FIELD, scriptedProvider, scriptedSecrets, THROTTLED, VALID_AWS, type Calls } from "../support/in-memory-ports.js";
 import { InMemoryUpstreams } from "../support/in-memory-upstreams.js";
 import { seeded } from "../support/seeded-random.js";
 import { handDriven, playInitialList } from "./hand-driven.js";
@@ -20,10 +18,6 @@ const UPSTREAMS = 200;
 const PER_CREDENTIAL = 20;
 const RATE = 5;
 const VERIFY_MS = 25;
-const FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
-const IDENTITY = { provider: "aws" as const, account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" };
-const VALID: Script = { verify: { status: "valid", identity: IDENTITY }, discover: { status: "listed", functions: [], warnings: [] } };
-const THROTTLED = { status: "unknown" as const, error: new CredbrokerError("Throttled", "throttled by the fake cloud") };
 
 type Reporting = "shares" | "silent";
 
@@ -44,7 +38,7 @@ async function coldStart(reporting: Reporting, failing: ReadonlySet<number> = ne
   const starts: Array<{ at: number; i: number }> = [];
   const computed = new Set<number>();
   const provider: UpstreamProvider = {
-    ...scriptedProvider(VALID, calls, ["aws"], FIELD),
+    ...scriptedProvider(VALID_AWS, calls, ["aws"], LAMBDA_FIELD),
     verify: async (u, _credentials, policy) => {
       const i = Number(u.meta.name.slice("fn-".length));
       starts.push({ at: clock.now(), i });
@@ -54,7 +48,7 @@ async function coldStart(reporting: Reporting, failing: ReadonlySet<number> = ne
       computed.add(credential);
       if (failing.has(i)) return THROTTLED;
       if (!firstVerified.has(u.meta.name)) firstVerified.set(u.meta.name, clock.now());
-      return VALID.verify;
+      return VALID_AWS.verify;
     },
   };
   const hand = handDriven();
@@ -62,7 +56,7 @@ async function coldStart(reporting: Reporting, failing: ReadonlySet<number> = ne
   const controller = new Controller({
     kubeConfig: undefined as never,
     api,
-    secrets: scriptedSecrets(VALID, calls),
+    secrets: scriptedSecrets(VALID_AWS, calls),
     providers: createProviderRegistry([provider], ["aws"]),
     settings: { ...controllerSettings(configSchema.parse({})), ratePerSecond: RATE },
     logger: pino({ level: "silent" }),

@@ -3,7 +3,7 @@ import type { CallPolicy, CredentialPlan, ProviderRegistry, UpstreamProvider } f
 import { createProviderRegistry } from "../../src/cloud/registry.js";
 import type { SecretPort } from "../../src/controller/secret-port.js";
 import type { DiscoveredFunction, DiscoverResult, VerifyResult } from "../../src/model/cloud-results.js";
-import type { CredbrokerError } from "../../src/model/errors.js";
+import { CredbrokerError } from "../../src/model/errors.js";
 import type { CloudUpstream, FunctionListField, UpstreamKind } from "../../src/model/upstream.js";
 
 export interface Script {
@@ -20,6 +20,18 @@ export interface Calls {
 }
 
 /** A secret port that resolves every reference to AWS keys, or throws `script.secretError`. */
+/** A Lambda function list at spec.aws.lambdaFunctions, keyed by name. */
+export const LAMBDA_FIELD: FunctionListField = { type: "aws", list: "lambdaFunctions", key: "name", fields: ["name"] };
+
+/** Every verification valid as one AWS user, every discovery an empty list. */
+export const VALID_AWS: Script = {
+  verify: { status: "valid", identity: { provider: "aws", account: "123456789012", arn: "arn:aws:iam::123456789012:user/gw" } },
+  discover: { status: "listed", functions: [], warnings: [] },
+};
+
+/** A transient answer: the fake cloud throttles. */
+export const THROTTLED: VerifyResult = { status: "unknown", error: new CredbrokerError("Throttled", "throttled by the fake cloud") };
+
 export function scriptedSecrets(script: Script, calls: Calls): SecretPort {
   return {
     resolve: () => {
