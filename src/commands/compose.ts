@@ -120,7 +120,10 @@ export async function buildCloud(config: Config, deps: { metrics: Metrics }): Pr
       createAwsUpstreamProvider(new SharedProvider(aws, shared), { allowAmbientCredentials: config.aws.allowAmbientCredentials }),
       createAzureUpstreamProvider(new SharedProvider(azure, shared)),
     ]),
-    close: () => aws.close(),
+    close: () => {
+      aws.close();
+      azure.close();
+    },
   };
 }
 

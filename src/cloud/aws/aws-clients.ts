@@ -1,11 +1,12 @@
 // The STS and Lambda SDK clients the provider uses: reused per credential and place, so the SDK's clock correction persists; no SDK retries; shared sockets and CAs.
 import { Agent as HttpAgent } from "node:http";
-import { Agent as HttpsAgent } from "node:https";
+import type { Agent as HttpsAgent } from "node:https";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { STSClient } from "@aws-sdk/client-sts";
 import type { Clock } from "../../runtime/clock.js";
 import { LruCache } from "../../runtime/cache/lru-cache.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
+import { trustedHttpsAgent } from "../shared/tls.js";
 import { lambdaEndpoint, stsEndpoint } from "./endpoints.js";
 
 /** Static keys, or a provider of them (ambient credentials); structurally the SDK's credential identity. */
@@ -74,7 +75,7 @@ export class AwsClientFactory {
     private readonly settings: AwsClientSettings,
     private readonly clock: Pick<Clock, "now">,
   ) {
-    this.httpsAgent = new HttpsAgent({ keepAlive: true, maxSockets: 64, ...(settings.ca === undefined ? {} : { ca: [...settings.ca] }) });
+    this.httpsAgent = trustedHttpsAgent(settings.ca);
     this.clients = new LruCache(settings.maxClients ?? 1_000);
     this.maxIdleMs = settings.maxIdleMs ?? 15 * 60_000;
   }

@@ -6,10 +6,9 @@ import { httpTriggerAuthLevel, type FunctionsAuthLevel } from "./auth-levels.js"
 export interface ArmSettings {
   /** ARM endpoint, e.g. https://management.azure.com. */
   armEndpoint: string;
-  ca?: readonly string[];
   /** Replaces the HTTP client (tests answer with ARM's documented responses this way). */
   httpClient?: ClientSecretCredentialOptions["httpClient"];
-  /** Pipeline policies for the ARM client (the request deadline). */
+  /** Pipeline policies for the ARM client (the request deadline, the shared Agent with the trusted CAs). */
   additionalPolicies?: ClientSecretCredentialOptions["additionalPolicies"];
 }
 
@@ -107,7 +106,6 @@ export class ArmFunctionApps {
       endpoint: settings.armEndpoint,
       credentials: { scopes: [armScope(settings.armEndpoint)] },
       retryOptions: { maxRetries: 0 },
-      ...(settings.ca === undefined ? {} : { tlsOptions: { ca: [...settings.ca] } }),
       ...(settings.httpClient === undefined ? {} : { httpClient: settings.httpClient }),
       ...(settings.additionalPolicies === undefined ? {} : { additionalPolicies: settings.additionalPolicies }),
     });

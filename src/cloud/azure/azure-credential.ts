@@ -8,11 +8,9 @@ export interface AzureIdentitySettings {
   /** https authority host (public, China, US Gov, or an emulator). */
   authorityHost: string;
   disableInstanceDiscovery: boolean;
-  /** CA bundle (public roots plus extras); undefined keeps Node's defaults. */
-  ca?: readonly string[];
   /** Federated token file for WorkloadIdentityCredential, used when the principal has neither secret nor certificate. */
   workloadIdentityTokenFile?: string;
-  /** Pipeline policies for the identity client (the Entra response probe). */
+  /** Pipeline policies for the identity client (the Entra response probe, the shared Agent with the trusted CAs). */
   additionalPolicies?: ClientSecretCredentialOptions["additionalPolicies"];
   /** Replaces the HTTP client (tests answer with Entra's documented responses this way). */
   httpClient?: ClientSecretCredentialOptions["httpClient"];
@@ -32,7 +30,6 @@ export function createAzureCredential(principal: AzureServicePrincipal, settings
     disableInstanceDiscovery: settings.disableInstanceDiscovery,
     // One attempt: retries belong to the work queue, and a wrong secret must not be tried thrice.
     retryOptions: { maxRetries: 0 },
-    ...(settings.ca === undefined ? {} : { tlsOptions: { ca: [...settings.ca] } }),
     ...(settings.additionalPolicies === undefined ? {} : { additionalPolicies: settings.additionalPolicies }),
     ...(settings.httpClient === undefined ? {} : { httpClient: settings.httpClient }),
   };

@@ -17,11 +17,13 @@ import type {
   VerifyResult,
   WidenedDiscovery,
 } from "../provider.js";
+import type { Agent as HttpsAgent } from "node:https";
 import type { TokenCredential } from "@azure/identity";
 import { discoverFailure, verdictOf, type VerifiedIdentity } from "../../model/cloud-results.js";
 import { CloudCallError } from "../shared/call-error.js";
 import { Fingerprinter } from "../shared/fingerprint.js";
 import { instrumentedCall, type CallContext } from "../shared/instrumented-call.js";
+import { trustedHttpsAgent } from "../shared/tls.js";
 import { liftFilter } from "../shared/widen.js";
 import { ArmFunctionApps, armScope, isFunctionAppKind, type AppSite, type ArmSettings } from "./arm-function-apps.js";
 import { glooAuthLevel } from "./auth-levels.js";
@@ -30,6 +32,7 @@ import { classifyAzureError } from "./classify.js";
 import { acquireArmToken, EntraResponseProbe } from "./entra-token.js";
 import { checkFunctionKeys, type AzureAppKeys } from "./key-check.js";
 import { AZURE_REQUEST_TIMEOUT_MS, requestTimeoutPolicy } from "./request-timeout.js";
+import { sharedAgentPolicy } from "./shared-agent.js";
 
 /** The `azure` settings the provider reads; `Config["azure"]` satisfies it. */
 export interface AzureProviderSettings {
@@ -113,9 +116,18 @@ export class AzureProvider implements AzureCloudProvider {
    */
   private readonly clients = new Map<string, PrincipalClients>();
   private readonly fingerprints = new Fingerprinter();
+  /** Every principal's Entra and ARM requests share these sockets and the one parsed CA bundle. */
+  private readonly agent: HttpsAgent;
 
   constructor(private readonly options: AzureProviderOptions) {
     this.ctx = { provider: "azure", telemetry: options.telemetry ?? silentCloudTelemetry(), clock: options.clock ?? createSystemClock(), classify: classifyAzureError };
+    this.agent = trustedHttpsAgent(options.ca);
+  }
+
+  /** Closes the shared sockets (at shutdown). Idempotent. */
+  close(): void {
+    this.clients.clear();
+    this.agent.destroy();
   }
 
   verifyKey(request: AzureVerifyRequest): CacheKeyParts {
@@ -186,7 +198,7 @@ export class AzureProvider implements AzureCloudProvider {
     const discovery = {
       url: `${settings.authorityHost.replace(/\/+$/, "")}/${encodeURIComponent(p.tenantId)}/v2.0/.well-known/openid-configuration`,
       timeoutMs: DISCOVERY_CHECK_TIMEOUT_MS,
-      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      agent: this.agent,
     };
     try {
       // Asked explicitly so an auth failure is classified as one.
@@ -233,18 +245,16 @@ export class AzureProvider implements AzureCloudProvider {
     const telemetry = this.ctx.telemetry;
     const probe = new EntraResponseProbe((seconds) => telemetry.clockOffsetSeconds.set({ provider: "azure" }, seconds));
     const deadline = requestTimeoutPolicy(this.options.requestTimeoutMs ?? AZURE_REQUEST_TIMEOUT_MS);
-    const shared = {
-      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
-      ...(this.options.httpClient === undefined ? {} : { httpClient: this.options.httpClient }),
-    };
+    const shared = this.options.httpClient === undefined ? {} : { httpClient: this.options.httpClient };
+    const agent = sharedAgentPolicy(this.agent);
     const credential = createAzureCredential(p, {
       authorityHost: settings.authorityHost,
       disableInstanceDiscovery: settings.disableInstanceDiscovery,
-      additionalPolicies: [probe.policy, deadline],
+      additionalPolicies: [agent, probe.policy, deadline],
       ...shared,
       ...(this.options.workloadIdentityTokenFile === undefined ? {} : { workloadIdentityTokenFile: this.options.workloadIdentityTokenFile }),
     });
-    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, additionalPolicies: [deadline], ...shared });
+    const arm = new ArmFunctionApps(credential, p.subscriptionId, { armEndpoint: settings.armEndpoint, additionalPolicies: [agent, deadline], ...shared });
     const created: PrincipalClients = { key, credential, arm, probe, createdAtMs: now, located: new Map() };
     this.clients.set(key, created);
     for (const old of this.clients.keys()) {

@@ -1,5 +1,5 @@
 // The ARM token request, with what MSAL drops kept: Entra's Retry-After and clock, and why OpenID discovery failed.
-import { request as httpsRequest } from "node:https";
+import { request as httpsRequest, type Agent as HttpsAgent } from "node:https";
 import type { ClientSecretCredentialOptions, TokenCredential } from "@azure/identity";
 
 type AdditionalPolicy = NonNullable<ClientSecretCredentialOptions["additionalPolicies"]>[number];
@@ -76,7 +76,8 @@ export class EntraTokenError extends Error {
 export interface DiscoveryCheck {
   /** `<authorityHost>/<tenant>/v2.0/.well-known/openid-configuration`. */
   url: string;
-  ca?: readonly string[];
+  /** The provider's shared Agent (trusted CAs, pooled sockets). */
+  agent?: HttpsAgent;
   timeoutMs: number;
 }
 
@@ -97,7 +98,7 @@ function isEndpointsResolutionError(err: unknown): boolean {
 /** GETs the OpenID document and resolves with its status and (capped) body; rejects on a network failure or the deadline. I/O. */
 function fetchDiscovery(check: DiscoveryCheck): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest(check.url, { method: "GET", signal: AbortSignal.timeout(check.timeoutMs), ...(check.ca === undefined ? {} : { ca: [...check.ca] }) }, (res) => {
+    const req = httpsRequest(check.url, { method: "GET", signal: AbortSignal.timeout(check.timeoutMs), ...(check.agent === undefined ? {} : { agent: check.agent }) }, (res) => {
       const chunks: Buffer[] = [];
       let size = 0;
       res.on("data", (chunk: Buffer) => {

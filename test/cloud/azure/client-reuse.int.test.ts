@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import tls from "node:tls";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { AzureProvider } from "../../../src/cloud/azure/azure-provider.js";
 import { loadTrustedCas } from "../../../src/cloud/shared/tls.js";
 import { FakeClock } from "../../../src/runtime/clock.js";
@@ -49,5 +50,35 @@ describe("AzureProvider reuses a principal's token only briefly", () => {
     const after = await provider.verify({ functionAppName: "app", principal });
     expect(after.status).toBe("rejected");
     expect(tokens() - before).toBe(2);
+  });
+
+  it("sends every principal's Entra and ARM requests over one Agent, so the CA bundle is parsed once, not per client or connection", async () => {
+    // Two principals of their own (the test above revoked the first one's secret).
+    const principals: AzureServicePrincipal[] = ["44444444-4444-4444-4444-444444444444", "55555555-5555-5555-5555-555555555555"].map((clientId, i) => ({
+      ...principal,
+      clientId,
+      clientSecret: `reuse-client-secret-value-${i + 2}`,
+    }));
+    for (const p of principals) azure.addPrincipal(TENANT, { clientId: p.clientId, clientSecret: p.clientSecret ?? "" });
+    azure.addFunctionApp(SUB, "rg", "app2", { allowedPrincipals: principals.map((p) => p.clientId), functions: [{ name: "g", authLevel: "anonymous" }] });
+    const clock = new FakeClock(Date.now());
+    const provider = new AzureProvider({
+      settings: { authorityHost: azure.authorityHost, armEndpoint: azure.armEndpoint, disableInstanceDiscovery: true },
+      ca: await loadTrustedCas([join(dir, "ca.pem")]),
+      clock,
+    });
+    const contexts = vi.spyOn(tls, "createSecureContext");
+    try {
+      for (const p of principals) {
+        expect((await provider.verify({ functionAppName: "app2", principal: p })).status).toBe("valid");
+        // A new client pair for the same principal (the reuse window passed) still uses the same sockets.
+        clock.advance(60_000);
+        expect((await provider.discover({ functionAppName: "app2", principal: p, filter: MATCH_ALL })).status).toBe("listed");
+      }
+      expect(contexts).not.toHaveBeenCalled();
+    } finally {
+      contexts.mockRestore();
+      provider.close();
+    }
   });
 });
