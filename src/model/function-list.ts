@@ -1,7 +1,7 @@
 // The function lists credbroker publishes in an Upstream's spec: discovered entries merged with hand-written ones, capped, patched; the same for every kind.
 import { isObject, type JsonObject } from "./fields.js";
 import type { FunctionCounts } from "./status-types.js";
-import { canonicalJson } from "./text.js";
+import { jsonEqual } from "./text.js";
 import type { FunctionListField } from "./upstream.js";
 
 /**
@@ -104,7 +104,7 @@ export function parsePublishedAnnotation(value: string | undefined): string[] {
 
 /** Whether two lists are equal entry by entry, in order (an absent field equals an absent field). Pure. */
 export function listsEqual<T>(a: readonly T[], b: readonly T[]): boolean {
-  return a.length === b.length && canonicalJson(a) === canonicalJson(b);
+  return jsonEqual(a, b);
 }
 
 /**

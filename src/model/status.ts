@@ -19,7 +19,7 @@ import {
   type StatusState,
   type VerifiedIdentity,
 } from "./status-types.js";
-import { canonicalJson, truncateUtf8 } from "./text.js";
+import { jsonEqual, truncateUtf8 } from "./text.js";
 
 export interface StatusInput {
   /** The entry as stored now (readOwnStatus), if any. */
@@ -133,7 +133,7 @@ export function statusChanged(
   heartbeatMs: number,
 ): boolean {
   if (current === undefined) return true;
-  if (canonicalJson(comparable(current)) !== canonicalJson(comparable(desired))) return true;
+  if (!jsonEqual(comparable(current), comparable(desired))) return true;
   const wanted = desired.details.lastVerified;
   if (wanted === undefined || wanted === current.details.lastVerified) return false;
   const stored = current.details.lastVerified === undefined ? NaN : Date.parse(current.details.lastVerified);

@@ -39,7 +39,8 @@ export function lambdaEntries(
 ): LambdaFunctionSpec[] {
   const out = new Map<string, LambdaFunctionSpec>();
   const add = (f: string, qualifier: string, logicalName: string): void => {
-    if (!out.has(logicalName)) out.set(logicalName, { logicalName, lambdaFunctionName: f, qualifier });
+    // Keys in the order the API server writes them back (sorted), so digests of the stored spec need no reordering.
+    if (!out.has(logicalName)) out.set(logicalName, { lambdaFunctionName: f, logicalName, qualifier });
   };
   const passes = compileFunctionFilter(filter);
   for (const fn of discovered) {

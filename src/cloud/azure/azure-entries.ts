@@ -10,7 +10,7 @@ export function azureEntries(discovered: readonly DiscoveredFunction[], filter: 
   const passes = compileFunctionFilter(filter);
   for (const fn of discovered) {
     if (fn.provider === "azure" && passes(fn.functionName) && !out.has(fn.functionName)) {
-      out.set(fn.functionName, { functionName: fn.functionName, authLevel: fn.authLevel });
+      out.set(fn.functionName, { authLevel: fn.authLevel, functionName: fn.functionName });
     }
   }
   return [...out.values()].sort(byKey((e) => e.functionName));

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CoreV1Api, CustomObjectsApi, KubeConfig, Watch } from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { PooledKubeConfig } from "../../../src/runtime/kube/pooled-kube-config.js";
 import { openGet, readJson } from "../../../src/runtime/kube/kube-request.js";
 import { createKubeEmulator, type KubeEmulator } from "../../../src/sandbox/kube/index.js";
@@ -43,6 +43,28 @@ describe("PooledKubeConfig", () => {
     expect(await connectionsFor(pooled, 30)).toBeLessThanOrEqual(2);
     await pooled.closeConnections();
     expect(await connectionsFor(new KubeConfig(), 30)).toBeGreaterThanOrEqual(30);
+  });
+
+  it("builds one Agent for every request of a cluster and user, and one per request when a plugin may rotate the client certificate", async () => {
+    const proto = KubeConfig.prototype as unknown as { createDispatcher: (...args: unknown[]) => unknown };
+    const built = vi.spyOn(proto, "createDispatcher");
+    try {
+      const pooled = new PooledKubeConfig();
+      expect(await connectionsFor(pooled, 25)).toBeLessThanOrEqual(2);
+      expect(built).toHaveBeenCalledTimes(1);
+      await pooled.closeConnections();
+
+      built.mockClear();
+      const plugin = new PooledKubeConfig();
+      plugin.loadFromString(kube.kubeconfig({ token: kube.adminToken }));
+      // An exec plugin that prints the same token: still per request, as client-node would do it.
+      plugin.users = [{ name: plugin.getCurrentUser()!.name, exec: { apiVersion: "client.authentication.k8s.io/v1", command: process.execPath, args: ["-e", `console.log(JSON.stringify({ apiVersion: "client.authentication.k8s.io/v1", kind: "ExecCredential", status: { token: ${JSON.stringify(kube.adminToken)} } }))`] } }];
+      const api = plugin.makeApiClient(CustomObjectsApi);
+      for (let i = 0; i < 3; i++) await api.listNamespacedCustomObject({ group: "gloo.solo.io", version: "v1", plural: "upstreams", namespace: "default" });
+      expect(built).toHaveBeenCalledTimes(3);
+    } finally {
+      built.mockRestore();
+    }
   });
 
   it("sends its User-Agent on generated clients (with and without per-call options), client-node's Watch and raw requests", async () => {
