@@ -137,8 +137,8 @@ export const configSchema = z
       maxFunctions: int(1, 10_000, 500, "functions published per upstream at most"),
     }),
     controller: section({
-      concurrency: int(1, 256, 8, "reconciles in flight at once"),
-      globalRatePerSecond: int(1, 10_000, 50, "reconciles that call the clouds started per second at most, routine re-verification excepted (it has its own budget: 2 × upstreams ÷ controller.verifyIntervalMs, never below this); new and changed upstreams, forced re-verifications and every retry stay under it, but a pass whose every cloud answer was shared gives its token back (retries never do)"),
+      concurrency: int(1, 256, 16, "reconciles in flight at once (16 keeps the default start rate, 100 a second, going at cloud answers of about 150 ms)"),
+      globalRatePerSecond: int(1, 10_000, 100, "reconciles that call the clouds started per second at most, routine re-verification excepted (it has its own budget: 2 × upstreams ÷ controller.verifyIntervalMs, never below this); new and changed upstreams, forced re-verifications and every retry stay under it, but a pass whose every cloud answer was shared gives its token back (retries never do)"),
       verifyIntervalMs: durationMs(10_000, 300_000, "how often each upstream is re-verified (jittered)"),
       cacheTtlMs: durationMs(1000, 240_000, "how long a verification or discovery result is shared"),
       shareResults: bool(true, "share verification and discovery results between upstreams with the same credentials, in flight and for controller.cacheTtlMs; false makes every pass call the clouds itself (the naive baseline the benchmarks measure against, not for production)"),

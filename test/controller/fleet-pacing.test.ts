@@ -24,7 +24,7 @@ const VERIFY_MS = 25;
 const FAILING = 200;
 
 
-/** The defaults a plain `credbroker run` gets (controller.globalRatePerSecond 50, verifyIntervalMs 300 s, concurrency 8, leader election on, one shard). */
+/** The defaults a plain `credbroker run` gets (controller.globalRatePerSecond 100, verifyIntervalMs 300 s, concurrency 16, leader election on, one shard). */
 const SETTINGS: ControllerSettings = controllerSettings(configSchema.parse({}));
 const INTERVAL_MS = SETTINGS.verifyIntervalMs;
 
@@ -107,12 +107,12 @@ describe(`a fleet of ${FLEET} upstreams with the default settings`, () => {
   const backlog: number[] = [];
 
   beforeAll(async () => {
-    expect(SETTINGS.ratePerSecond).toBe(50);
+    expect(SETTINGS.ratePerSecond).toBe(100);
     expect(INTERVAL_MS).toBe(300_000);
     for (let i = 0; i < FLEET; i++) api.put(upstream(i));
     first.acquire(0);
     first.start(keys);
-    // Cold start: 20,000 never-verified upstreams at the global limit of 50 a second.
+    // Cold start: 20,000 never-verified upstreams at the global limit of 100 a second.
     await run(clock, 420_000, 10_000, () => undefined);
     coldStartMs = Math.max(...keys.map((k) => first.verifies.get(k)![0]!)) - coldStartAt;
     // Three intervals of routine re-verification, the backlog of due work sampled every 10 s.
@@ -121,7 +121,7 @@ describe(`a fleet of ${FLEET} upstreams with the default settings`, () => {
 
   it("verifies the never-verified fleet first at the global limit", () => {
     const coldStarts = keys.map((k) => first.verifies.get(k)![0]!);
-    // 50 a second, plus the first second's burst: the limit still guards new work.
+    // 100 a second, plus the first second's burst: the limit still guards new work.
     expect(busiestWindow(coldStarts, 1000)).toBeLessThanOrEqual(2 * SETTINGS.ratePerSecond);
     expect(coldStartMs).toBeGreaterThanOrEqual((FLEET / SETTINGS.ratePerSecond - 2) * 1000);
     expect(coldStartMs).toBeLessThanOrEqual((FLEET / SETTINGS.ratePerSecond + 10) * 1000);
@@ -182,9 +182,9 @@ describe(`a fleet of ${FLEET} upstreams with the default settings`, () => {
 
     const overdue = [...dueAt].filter(([, due]) => due <= takeoverAt).map(([k]) => k);
     const notDue = [...dueAt].filter(([, due]) => due > takeoverAt);
-    // The heartbeat (10 min) is longer than the interval, so a stored lastVerified may be one pass old: some are overdue, most not.
+    // The heartbeat (10 min) is longer than the interval, so a stored lastVerified may be one pass old: some are overdue, and a good share (about a fifth here) not.
     expect(overdue.length).toBeGreaterThan(0);
-    expect(notDue.length).toBeGreaterThan(FLEET / 4);
+    expect(notDue.length).toBeGreaterThan(FLEET / 10);
     for (const [k, due] of notDue) expect(firstRun(k)).toBeGreaterThanOrEqual(due);
     const overdueRuns = overdue.map(firstRun);
     for (const at of overdueRuns) {

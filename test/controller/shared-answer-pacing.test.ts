@@ -84,7 +84,7 @@ describe("the global rate limit and shared answers", () => {
     const shared = await coldStart("shares");
     expect(shared.firstVerified.size).toBe(UPSTREAMS);
     // 10 credentials cost 10 tokens: a burst of 5, then one every 200 ms; the 190 shared passes
-    // are bounded by concurrency 8 alone (200 × 25 ms ÷ 8 ≈ 0.6 s).
+    // are bounded by the default concurrency (16) alone (200 × 25 ms ÷ 16 ≈ 0.3 s).
     expect(shared.lastVerifiedMs).toBeLessThan(3_000);
   });
 
