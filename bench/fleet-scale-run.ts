@@ -10,6 +10,7 @@ import { buildConfig, type Config } from "../src/config.js";
 import { awsKeySecret, generateMixedFleet, rotatedFleetKeys, type FleetCredential, type MixedFleet } from "../src/sandbox/fleet.js";
 import { brokerSettingsFor, sampleSeed, startSandbox, type Sandbox } from "../src/sandbox/index.js";
 import { writeConfigFile } from "../test/support/broker-process.js";
+import { createMemoryCgroup, deploymentMemoryLimit, type MemoryCgroup } from "./memory-cgroup.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const UPSTREAMS = { group: "gloo.solo.io", version: "v1", resource: "upstreams" };
@@ -108,6 +109,8 @@ export interface RunResult {
   reverifyDuringPass?: Latencies;
   churn?: ChurnResult;
   end: { peakRssBytes: number; cpuSeconds: number; brokerWarnings: number; firstWarnings: string[] };
+  /** The broker's memory limit, as the results state it. */
+  memoryLimit: string;
   error?: string;
 }
 
@@ -285,12 +288,17 @@ interface BrokerProc {
   kill(): Promise<void>;
 }
 
-async function startBrokerProcess(flags: Record<string, unknown>, dir: string): Promise<BrokerProc> {
+async function startBrokerProcess(flags: Record<string, unknown>, dir: string, cgroupDir: string | undefined): Promise<BrokerProc> {
   const configFile = await writeConfigFile(flags, dir);
   // The compiled broker (dist/, built by buildBroker), as the image runs it: no compiler in its RSS or CPU.
   // BENCH_BROKER_NODE_ARGS (space-separated) reaches the broker's node only, e.g. --heapsnapshot-signal=SIGUSR2 to profile it.
   const nodeArgs = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, join(ROOT, "dist/cli.js"), "run", "--config", configFile], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const argv = [...nodeArgs, join(ROOT, "dist/cli.js"), "run", "--config", configFile];
+  // In the cgroup from its first instruction: the shell moves itself there, then becomes node (same pid).
+  const child: ChildProcess =
+    cgroupDir === undefined
+      ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
+      : spawn("/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroupDir, process.execPath, ...argv], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   const first: string[] = [];
   let count = 0;
   let partial = "";
@@ -388,10 +396,12 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
     },
     config: { concurrency: 0, globalRatePerSecond: 0, verifyIntervalMs: 0, cacheTtlMs: 0, lambdaRequestsPerSecond: 0, heartbeatIntervalMs: 0 },
     end: { peakRssBytes: 0, cpuSeconds: 0, brokerWarnings: 0, firstWarnings: [] },
+    memoryLimit: "",
   };
   const dir = await mkdtemp(join(tmpdir(), "credbroker-fleet-scale-"));
   let sandbox: Sandbox | undefined;
   let broker: BrokerProc | undefined;
+  let cgroup: MemoryCgroup | undefined;
   let poller: StatusPoller | undefined;
   /** Keys a reverify or a rotation touched: left out of the refresh-interval figures from then on. */
   const touched = new Map<string, number>();
@@ -447,7 +457,9 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
     // ---- cold start
     const before = callsAt();
     const coldStart = now();
-    broker = await startBrokerProcess(flags, dir);
+    cgroup = createMemoryCgroup(`credbroker-bench-${process.pid}-${plan.mode}-${plan.size}`, deploymentMemoryLimit());
+    result.memoryLimit = cgroup.description;
+    broker = await startBrokerProcess(flags, dir, cgroup.dir);
     const b = broker;
     progress(`  broker pid ${b.pid} (${plan.mode}); waiting for every cloud upstream to have a status (up to ${seconds(plan.coldTimeoutMs)})`);
     // Reverify during the cold-start pass: one a second, in the background, once the API answers.
@@ -558,6 +570,7 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
       result.end = { ...stats, brokerWarnings: broker.warnings().count, firstWarnings: broker.warnings().first };
       await broker.kill();
     }
+    cgroup?.remove();
     await sandbox?.close();
     await rm(dir, { recursive: true, force: true });
   }
