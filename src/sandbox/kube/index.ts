@@ -88,6 +88,12 @@ export interface KubeEmulator extends SandboxServer {
   get(gvr: GroupVersionResource, namespace: string, name: string): JsonObject | undefined;
   /** Copies of the stored objects of a type, optionally in one namespace, in key order. */
   list(gvr: GroupVersionResource, namespace?: string): JsonObject[];
+  /**
+   * Calls `visit` with each stored object of a type, in key order, without copying: for a harness
+   * that reads a large store often (copying 40,000 upstreams every two seconds stalled the
+   * emulator's own answers). The objects are the store's: never change one.
+   */
+  visit(gvr: GroupVersionResource, visit: (obj: Readonly<JsonObject>) => void): void;
   /** Deletes (watchers see DELETED); false when there was nothing to delete. */
   delete(gvr: GroupVersionResource, namespace: string, name: string): boolean;
   /** A signed service-account JWT; creates the namespace and ServiceAccount when missing. */
@@ -243,6 +249,9 @@ export async function createKubeEmulator(options: KubeEmulatorOptions = {}): Pro
     list: (gvr, namespace) => {
       const t = typeOf(registry, gvr);
       return [...store.scan(resourceKey(t), t.namespaced ? namespace : undefined, undefined)].map((o) => structuredClone(o));
+    },
+    visit: (gvr, visit) => {
+      for (const o of store.scan(resourceKey(typeOf(registry, gvr)), undefined, undefined)) visit(o);
     },
     delete: (gvr, namespace, name) => {
       const t = typeOf(registry, gvr);
