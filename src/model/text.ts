@@ -41,6 +41,10 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
+function writesItself(v: unknown): boolean {
+  return typeof v === "object" && v !== null && typeof (v as { toJSON?: unknown }).toJSON === "function";
+}
+
 function inOrder(keys: readonly string[]): boolean {
   for (let i = 1; i < keys.length; i++) if ((keys[i - 1] as string) > (keys[i] as string)) return false;
   return true;
@@ -52,6 +56,8 @@ function inOrder(keys: readonly string[]): boolean {
  */
 export function jsonEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
+  // A value that writes itself (a Date): compared as written, as canonicalJson would.
+  if (writesItself(a) || writesItself(b)) return canonicalJson(a) === canonicalJson(b);
   if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
   if (Array.isArray(a) || Array.isArray(b)) {
     if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;

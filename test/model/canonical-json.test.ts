@@ -58,5 +58,9 @@ describe("canonicalJson and jsonEqual", () => {
     expect(jsonEqual({ a: undefined }, {})).toBe(true);
     expect(jsonEqual([], {})).toBe(false);
     expect(jsonEqual("1", 1)).toBe(false);
+    // Values that write themselves compare as written.
+    expect(jsonEqual({ at: new Date(0) }, { at: new Date(1) })).toBe(false);
+    expect(jsonEqual({ at: new Date(0) }, { at: new Date(0) })).toBe(true);
+    expect(jsonEqual({ at: new Date(0) }, { at: "1970-01-01T00:00:00.000Z" })).toBe(true);
   });
 });
