@@ -9,12 +9,12 @@ import { fileURLToPath } from "node:url";
 import { buildConfig, type Config } from "../src/config.js";
 import type { JsonObject } from "../src/model/fields.js";
 import { awsKeySecret, generateMixedFleet, rotatedFleetKeys, type FleetCredential, type MixedFleet } from "../src/sandbox/fleet.js";
-import { brokerSettingsFor, sampleSeed, startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import type { Sandbox } from "../src/sandbox/index.js";
 import { writeConfigFile } from "../test/support/broker-process.js";
+import { realKube, sandboxKube, type KubeSide } from "./kube-side.js";
 import { createMemoryCgroup, deploymentMemoryLimit, type MemoryCgroup } from "./memory-cgroup.js";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
-const UPSTREAMS = { group: "gloo.solo.io", version: "v1", resource: "upstreams" };
 const STATUS_KEY = "credbroker";
 
 export const LATENCY_MS = { cloud: 25, vault: 5, kubernetes: 2 } as const;
@@ -35,6 +35,8 @@ export interface RunPlan {
   reverifySamples: number;
   /** Run the steady window (naive runs do, to count its calls). */
   steady: boolean;
+  /** The Kubernetes: the sandbox's emulator (default) or a real kube-apiserver (the conformance tier's servers). */
+  kube?: "sandbox" | "real";
   progress: (line: string) => void;
 }
 
@@ -177,16 +179,6 @@ function cloudCalls(sandbox: Sandbox): Calls {
   return { ...snapshotOps(sandbox.aws.counters), ...snapshotOps(sandbox.azure.counters) };
 }
 
-/** Kubernetes writes by resource: upstreams (spec and status), events, leases, other. */
-function kubeWrites(sandbox: Sandbox): Calls {
-  const out: Calls = {};
-  for (const [op, n] of Object.entries(snapshotOps(sandbox.kube.counters))) {
-    const verb = op.split(" ")[0] ?? "";
-    if (["create", "update", "patch", "delete", "deletecollection"].includes(verb)) out[op] = n;
-  }
-  return out;
-}
-
 function vaultCalls(sandbox: Sandbox): Calls {
   const all = snapshotOps(sandbox.vault.counters);
   return Object.fromEntries(Object.entries(all).filter(([op]) => op.startsWith("login") || op.startsWith("kv ") || op.endsWith("-self")));
@@ -220,11 +212,11 @@ class StatusPoller {
   readonly keys = new Map<string, KeyTrack>();
   nonHeartbeat = 0;
   heartbeat = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private feeding: { stop(): void; catchUp(): void } | undefined;
   private readonly cloud: Set<string>;
 
   constructor(
-    private readonly sandbox: Sandbox,
+    private readonly kube: KubeSide,
     cloudKeys: readonly string[],
     private readonly everyMs: number,
   ) {
@@ -233,20 +225,16 @@ class StatusPoller {
   }
 
   start(): void {
-    const tick = () => {
-      this.poll();
-      this.timer = setTimeout(tick, this.everyMs);
-    };
-    this.timer = setTimeout(tick, this.everyMs);
+    this.feeding = this.kube.feed((obj) => this.see(obj), this.everyMs);
   }
 
   stop(): void {
-    clearTimeout(this.timer);
+    this.feeding?.stop();
   }
 
+  /** Sees the current state now (the end of a window). */
   poll(): void {
-    // visit, not list: a copy of every upstream each poll stalled the emulators the broker talks to.
-    this.sandbox.kube.visit(UPSTREAMS, (obj) => this.see(obj));
+    this.feeding?.catchUp();
   }
 
   private see(obj: Readonly<JsonObject>): void {
@@ -325,7 +313,7 @@ async function startBrokerProcess(flags: Record<string, unknown>, dir: string, c
   return {
     pid: child.pid ?? 0,
     url: `http://127.0.0.1:${String(flags["http.port"])}`,
-    warnings: () => ({ count, first }),
+    warnings: () => ({ count, first: [...first] }),
     exited: () => child.exitCode !== null || child.signalCode !== null,
     kill: async () => {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
@@ -406,6 +394,7 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
   };
   const dir = await mkdtemp(join(tmpdir(), "credbroker-fleet-scale-"));
   let sandbox: Sandbox | undefined;
+  let kube: KubeSide | undefined;
   let broker: BrokerProc | undefined;
   let cgroup: MemoryCgroup | undefined;
   let poller: StatusPoller | undefined;
@@ -413,19 +402,17 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
   const touched = new Map<string, number>();
   try {
     const seedStart = now();
-    // The sample world's Vault role and RBAC are what the broker's start-up needs; its few upstreams would only add calls.
-    const sample = sampleSeed();
-    sandbox = await startSandbox({ workDir: dir, seed: { ...sample, kubernetes: { objects: (sample.kubernetes?.objects ?? []).filter((o) => o.kind !== "Upstream") } } });
-    sandbox.seed(fleet.seed);
-    progress(`  seeded ${cloudKeys.length} cloud + ${fleet.upstreams.kube.length} kube upstreams in ${((now() - seedStart) / 1000).toFixed(1)} s`);
+    kube = plan.kube === "real" ? await realKube() : await sandboxKube(dir, LATENCY_MS.kubernetes);
+    sandbox = kube.sandbox;
+    await kube.seed(fleet.seed);
+    progress(`  seeded ${cloudKeys.length} cloud + ${fleet.upstreams.kube.length} kube upstreams in ${((now() - seedStart) / 1000).toFixed(1)} s (${kube.kind === "real" ? "a real kube-apiserver" : "the sandbox's Kubernetes"})`);
     sandbox.aws.faults.set({ latencyMs: LATENCY_MS.cloud });
     sandbox.azure.faults.set({ latencyMs: LATENCY_MS.cloud });
     sandbox.vault.faults.set({ latencyMs: LATENCY_MS.vault });
-    sandbox.kube.faults.set({ latencyMs: LATENCY_MS.kubernetes });
 
     const port = await freePort();
     const flags: Record<string, unknown> = {
-      ...brokerSettingsFor(sandbox.info),
+      ...kube.brokerFlags(),
       "http.port": port,
       "http.auth": "none",
       "http.allowAnonymousOnLoopback": true,
@@ -450,10 +437,11 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
       heartbeatIntervalMs: config.status.heartbeatIntervalMs,
     };
 
-    poller = new StatusPoller(sandbox, cloudKeys, cloudKeys.length > 8_000 ? 2_000 : 1_000);
+    poller = new StatusPoller(kube, cloudKeys, cloudKeys.length > 8_000 ? 2_000 : 1_000);
     poller.start();
     const sb = sandbox;
-    const callsAt = () => ({ calls: cloudCalls(sb), kube: kubeWrites(sb), vault: vaultCalls(sb) });
+    const k8s = kube;
+    const callsAt = () => ({ calls: cloudCalls(sb), kube: k8s.writes(), vault: vaultCalls(sb) });
     const metrics = async () => getText(`${broker?.url ?? ""}/metrics`).catch(() => "");
     const queueDepth = async () => {
       const text = await metrics();
@@ -561,7 +549,7 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
     }
 
     // ---- churn: 1% of the secrets rotated per minute
-    if (plan.churnMs > 0) result.churn = await churn(plan, sb, fleet, poller, touched, progress, callsAt);
+    if (plan.churnMs > 0) result.churn = await churn(plan, k8s, fleet, poller, touched, progress, callsAt);
 
     // ---- achieved refresh interval, from every key no reverify or rotation touched first
     poller.poll();
@@ -577,7 +565,7 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
       await broker.kill();
     }
     cgroup?.remove();
-    await sandbox?.close();
+    await kube?.close();
     await rm(dir, { recursive: true, force: true });
   }
   return result;
@@ -607,7 +595,7 @@ function refreshOf(poller: StatusPoller, touched: Map<string, number>, intervalM
 
 async function churn(
   plan: RunPlan,
-  sandbox: Sandbox,
+  kube: KubeSide,
   fleet: MixedFleet,
   poller: StatusPoller,
   touched: Map<string, number>,
@@ -625,10 +613,10 @@ async function churn(
   for (let r = 0; r < rotations; r++) {
     const cred = candidates[(r * 37) % candidates.length] as FleetCredential;
     const keys = rotatedFleetKeys(cred.index, 1 + r);
-    sandbox.seed({ aws: { accounts: [{ id: cred.accountId, users: [{ name: `fleet-user-${cred.index}`, ...keys, lambdaRegions: ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2"] }] }] } });
+    kube.sandbox.seed({ aws: { accounts: [{ id: cred.accountId, users: [{ name: `fleet-user-${cred.index}`, ...keys, lambdaRegions: ["us-east-1", "eu-west-1", "us-west-2", "ap-southeast-2"] }] }] } });
     const [namespace = "", name = ""] = cred.secret.split("/");
     const atMs = Date.now();
-    sandbox.kube.apply(awsKeySecret(namespace, name, keys));
+    await kube.apply(awsKeySecret(namespace, name, keys));
     for (const u of cred.upstreams) touched.set(u, Math.min(touched.get(u) ?? Infinity, atMs));
     rotated.push({ cred, atMs });
     const next = start + (r + 1) * gapMs;
