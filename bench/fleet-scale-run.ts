@@ -11,6 +11,7 @@ import type { JsonObject } from "../src/model/fields.js";
 import { awsKeySecret, generateMixedFleet, rotatedFleetKeys, type FleetCredential, type MixedFleet } from "../src/sandbox/fleet.js";
 import type { Sandbox } from "../src/sandbox/index.js";
 import { writeConfigFile } from "../test/support/broker-process.js";
+import { snapshotOps, type Calls } from "./counters.js";
 import { realKube, sandboxKube, type KubeSide } from "./kube-side.js";
 import { createMemoryCgroup, deploymentMemoryLimit, type MemoryCgroup } from "./memory-cgroup.js";
 
@@ -40,7 +41,7 @@ export interface RunPlan {
   progress: (line: string) => void;
 }
 
-export type Calls = Record<string, number>;
+export type { Calls } from "./counters.js";
 
 export interface Latencies {
   samples: number;
@@ -158,13 +159,6 @@ function procStats(pid: number): { peakRssBytes: number; cpuSeconds: number } {
 
 export function percentile(sorted: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN;
-}
-
-/** Every emulator counter as `operation → calls` (every outcome), for one emulator. */
-function snapshotOps(counters: { snapshot(): Record<string, Record<string, number>> }): Calls {
-  const out: Calls = {};
-  for (const [op, outcomes] of Object.entries(counters.snapshot())) out[op] = Object.values(outcomes).reduce((a, b) => a + b, 0);
-  return out;
 }
 
 export function minus(a: Calls, b: Calls): Calls {

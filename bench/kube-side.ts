@@ -5,8 +5,7 @@ import { brokerSettingsFor, sampleSeed, startSandbox, type Sandbox } from "../sr
 import type { SandboxSeed } from "../src/sandbox/seed.js";
 import { mapWithConcurrency } from "../src/runtime/pools/map-with-concurrency.js";
 import { BROKER_USER, startRealCluster, type TestCluster } from "../test/support/cluster.js";
-
-type Calls = Record<string, number>;
+import { snapshotOps, type Calls } from "./counters.js";
 
 const UPSTREAMS = { group: "gloo.solo.io", version: "v1", resource: "upstreams" };
 const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
@@ -47,22 +46,19 @@ export async function sandboxKube(workDir: string, latencyMs: number): Promise<K
       return Promise.resolve();
     },
     writes: () => {
-      const out: Calls = {};
-      for (const [op, ops] of Object.entries(sandbox.kube.counters.snapshot())) {
-        const n = Object.values(ops).reduce((a, b) => a + b, 0);
-        if (WRITE_VERBS.has(op.split(" ")[0] ?? "")) out[op] = n;
-      }
-      return out;
+      const all = snapshotOps(sandbox.kube.counters);
+      return Object.fromEntries(Object.entries(all).filter(([op]) => WRITE_VERBS.has(op.split(" ")[0] ?? "")));
     },
     feed: (see, everyMs) => {
+      // visit, not list: a copy of every upstream each poll stalled the emulators the broker talks to.
+      const catchUp = () => sandbox.kube.visit(UPSTREAMS, see);
       let timer: NodeJS.Timeout | undefined;
       const tick = () => {
-        // visit, not list: a copy of every upstream each poll stalled the emulators the broker talks to.
-        sandbox.kube.visit(UPSTREAMS, see);
+        catchUp();
         timer = setTimeout(tick, everyMs);
       };
       timer = setTimeout(tick, everyMs);
-      return { stop: () => clearTimeout(timer), catchUp: () => sandbox.kube.visit(UPSTREAMS, see) };
+      return { stop: () => clearTimeout(timer), catchUp };
     },
     close: () => sandbox.close(),
   };
