@@ -26,7 +26,7 @@ export interface AwsClientSettings {
   requestTimeoutMs: number;
   /** CA bundle for https endpoints (public roots plus `tls.extraCaFiles`); undefined keeps Node's defaults. */
   ca?: readonly string[];
-  /** Clients kept at most; default 1,000. */
+  /** Clients kept at most; default DEFAULT_MAX_CLIENTS. */
   maxClients?: number;
   /** A client unused this long is dropped with the credentials it holds; default 15 minutes. */
   maxIdleMs?: number;
@@ -48,12 +48,22 @@ interface Entry {
 const MAX_ENDPOINTS = 256;
 
 /**
+ * Clients kept for reuse by default: what the reconciles in flight use at once (16 at the default
+ * concurrency, each with an STS and a Lambda client, some with an assumed-role session's), with
+ * room for their retries. Not sized from the fleet: verification and discovery results are shared,
+ * so a credential-region's client is used about once per interval, and a cache of every one of
+ * them (1,252 at 5,000 upstreams, ~19 KB each) held 20 MB for clients a cyclic pass never found
+ * in it once it was smaller than the pass. A new client costs ~0.4 ms of CPU (bench/README.md);
+ * what reuse must keep, the clock offset, is remembered per endpoint, not per client.
+ */
+export const DEFAULT_MAX_CLIENTS = 64;
+
+/**
  * Owns the sockets for every AWS client it makes (keep-alive agents), so 1,000 verifications do
  * not open 1,000 connections, and the clients themselves, one per (service, region, endpoint,
- * credential fingerprint) in a bounded LRU. Reuse is what makes clock skew recoverable: the SDK
- * corrects a client's `systemClockOffset` from every answer's Date, and a client made per call
- * threw that away. A new client starts from the offset last measured at its endpoint, so a node
- * with a bad clock fails once, not once per credential.
+ * credential fingerprint) in a small LRU (DEFAULT_MAX_CLIENTS). The SDK corrects a client's
+ * `systemClockOffset` from every answer's Date; a new client starts from the offset last measured
+ * at its endpoint, so a node with a bad clock fails once, not once per credential or per client.
  *
  * Keys hold an HMAC fingerprint, never a credential; the clients do hold their credentials, so
  * an entry evicted, idle past `maxIdleMs`, or released is dropped. Dropped clients are not
@@ -76,7 +86,7 @@ export class AwsClientFactory {
     private readonly clock: Pick<Clock, "now">,
   ) {
     this.httpsAgent = trustedHttpsAgent(settings.ca);
-    this.clients = new LruCache(settings.maxClients ?? 1_000);
+    this.clients = new LruCache(settings.maxClients ?? DEFAULT_MAX_CLIENTS);
     this.maxIdleMs = settings.maxIdleMs ?? 15 * 60_000;
   }
 

@@ -52,7 +52,7 @@ export interface AwsProviderOptions {
   ambientCredentials?: AwsKeysProvider;
   /** Retries of one throttled Lambda call (after halving the pace) before the sweep reports Throttled; default 6. */
   maxThrottleRetries?: number;
-  /** SDK clients kept for reuse at most (one per service, region, endpoint and credential); default 1,000. */
+  /** SDK clients kept for reuse at most (one per service, region, endpoint and credential); default DEFAULT_MAX_CLIENTS (aws-clients.ts). */
   maxClients?: number;
 }
 

@@ -1,7 +1,7 @@
 // AwsClientFactory without a network: one client per service, region, endpoint and credential; bounded, idle clients dropped, offsets carried to new clients.
 import { inspect } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
-import { AwsClientFactory, type AwsKeys } from "../../../src/cloud/aws/aws-clients.js";
+import { AwsClientFactory, DEFAULT_MAX_CLIENTS, type AwsKeys } from "../../../src/cloud/aws/aws-clients.js";
 
 const keysA: AwsKeys = { accessKeyId: "AKIAAAAAAAAAAAAAAAAA", secretAccessKey: "secret-a-0000000000000000000000000000000" };
 const keysB: AwsKeys = { accessKeyId: "AKIABBBBBBBBBBBBBBBB", secretAccessKey: "secret-b-0000000000000000000000000000000" };
@@ -49,6 +49,17 @@ describe("AwsClientFactory", () => {
     expect(f.sts("eu-west-1", keysA)).toBe(a);
     f.sts("eu-west-1", keysB);
     expect(f.clientsMade).toBe(4);
+  });
+
+  it("holds DEFAULT_MAX_CLIENTS by default, not one per credential-region of the fleet", () => {
+    const f = make();
+    const keys = (i: number): AwsKeys => ({ accessKeyId: `AKIA${String(i).padStart(16, "0")}`, secretAccessKey: `secret-${String(i).padStart(33, "0")}` });
+    for (let i = 0; i < DEFAULT_MAX_CLIENTS * 2; i++) f.sts("eu-west-1", keys(i));
+    expect(f.size).toBe(DEFAULT_MAX_CLIENTS);
+    // The most recent are the ones kept.
+    const newest = f.sts("eu-west-1", keys(DEFAULT_MAX_CLIENTS * 2 - 1));
+    expect(f.clientsMade).toBe(DEFAULT_MAX_CLIENTS * 2);
+    expect(f.sts("eu-west-1", keys(DEFAULT_MAX_CLIENTS * 2 - 1))).toBe(newest);
   });
 
   it("drops clients idle longer than maxIdleMs", () => {
