@@ -1,11 +1,12 @@
 // What the watches told the broker: what reconcile reads of each upstream (holdUpstream), what in it warrants a reconcile, and the labels of each namespace.
 import { ANNOTATIONS } from "../model/annotations.js";
 import { isObject, type JsonObject } from "../model/fields.js";
-import { changeFingerprint, heldObject, holdUpstream, type HeldUpstream } from "../model/held-upstream.js";
+import { changeFingerprint, heldObject, holdUpstream, withSharedLists, type HeldUpstream } from "../model/held-upstream.js";
 import { annotationsOf, labelsOf, nameOf } from "../model/object-meta.js";
 import { readOwnStatus } from "../model/status.js";
 import { canonicalJson } from "../model/text.js";
 import { upstreamKey, type FunctionListField } from "../model/upstream.js";
+import { ValueInterner } from "../runtime/cache/value-interner.js";
 import type { WatchedObject, WatchEventType } from "../runtime/kube/watch-loop.js";
 import type { Trigger } from "./triggers.js";
 
@@ -35,10 +36,14 @@ interface Entry {
  * is left out of "changed", so its own writes never requeue an upstream. It holds only what
  * reconcile reads (holdUpstream): a cloud upstream slimmed, any other type as its key, and of each
  * a digest, never a second copy; `get` gives back an object that reconciles as the whole one did.
+ * Equal function lists are held once (ValueInterner, frozen): upstreams of one account-region
+ * and filter publish the same list, and at 5,000 upstreams their 176,000 entries were most of
+ * the index (bench/README.md).
  */
 export class UpstreamIndex {
   private readonly entries = new Map<string, Entry>();
   private readonly namespaceLabels = new Map<string, Record<string, string>>();
+  private readonly lists = new ValueInterner<unknown[]>();
 
   constructor(
     private readonly statusKey: string,
@@ -72,7 +77,7 @@ export class UpstreamIndex {
     const before = this.entries.get(key);
     const fingerprint = changeFingerprint(obj, this.ownLists);
     const token = annotationsOf(obj)[ANNOTATIONS.reverify];
-    this.entries.set(key, { held: holdUpstream(obj, this.statusKey), fingerprint, token });
+    this.entries.set(key, { held: this.hold(obj), fingerprint, token });
     if (before === undefined) return { key, trigger: readOwnStatus(obj, this.statusKey) === undefined ? "upstreamNew" : "upstreamKnown" };
     if (before.token !== token) return { key, trigger: "reverifyRequested" };
     return { key, trigger: before.fingerprint !== fingerprint ? "upstreamChanged" : undefined };
@@ -95,7 +100,16 @@ export class UpstreamIndex {
     if (entry === undefined || meta === undefined) return;
     const newer = Number(meta.resourceVersion) > Number(resourceVersionOfHeld(entry.held));
     if (!newer) return;
-    entry.held = holdUpstream(obj, this.statusKey);
+    entry.held = this.hold(obj);
+  }
+
+  /** Distinct function lists held, and how many holds found theirs already held (for tests and benchmarks). */
+  get sharedLists(): { distinct: number; reused: number } {
+    return { distinct: this.lists.size, reused: this.lists.reused };
+  }
+
+  private hold(obj: JsonObject): HeldUpstream {
+    return withSharedLists(holdUpstream(obj, this.statusKey), this.ownLists, (list) => this.lists.intern(list));
   }
 
   /** Records a namespace event; returns the upstream keys in it when its labels changed (namespaceLabelsChanged). */

@@ -120,6 +120,24 @@ export function changeFingerprint(obj: JsonObject, ownLists: readonly FunctionLi
   return canonicalDigest({ spec, labels: metaOf(obj).labels, annotations });
 }
 
+/**
+ * `held` with each list `lists` names passed through `share` (ValueInterner: equal lists held
+ * once). Pure given `share`; shallow copies down to each list, so the object `held` came from keeps
+ * its own; a key, and a list that is absent or not an array, are left as they are.
+ */
+export function withSharedLists(held: HeldUpstream, lists: readonly FunctionListField[], share: (list: unknown[]) => unknown[]): HeldUpstream {
+  if (held.held !== "object" || !isObject(held.object.spec)) return held;
+  let spec: JsonObject | undefined;
+  for (const field of lists) {
+    const type = (spec ?? held.object.spec)[field.type];
+    const list = isObject(type) ? type[field.list] : undefined;
+    if (!isObject(type) || !Array.isArray(list) || list.length === 0) continue;
+    spec ??= { ...held.object.spec };
+    spec[field.type] = { ...type, [field.list]: share(list) };
+  }
+  return spec === undefined ? held : { held: "object", object: { ...held.object, spec } };
+}
+
 /** The other-type reading of `obj`, or undefined for a cloud upstream and for one parseUpstream rejects. */
 function otherType(obj: JsonObject): { upstreamType: string | undefined } | undefined {
   // Cheap first: a cloud upstream (the ones with the big function lists) is never parsed here.

@@ -262,6 +262,44 @@ describe("UpstreamIndex holds only what reconcile reads", () => {
     expect(idx.get("team/orders")!.metadata.resourceVersion).toBe("12");
   });
 
+  it("holds equal function lists once, frozen, and leaves the objects it was given as they were", () => {
+    const idx = index();
+    const entries = (names: string[]) => names.map((n) => ({ logicalName: n, lambdaFunctionName: n, qualifier: "$LATEST" }));
+    const a = upstream({ name: "a", aws: { lambdaFunctions: entries(["alpha", "beta"]) } });
+    const b = upstream({ name: "b", aws: { lambdaFunctions: entries(["alpha", "beta"]) } });
+    const c = upstream({ name: "c", aws: { lambdaFunctions: entries(["alpha"]) } });
+    const given = structuredClone([a, b, c]);
+    for (const obj of [a, b, c]) idx.upsert(obj);
+    const listOf = (key: string): unknown => (idx.get(key)!.spec as { aws: { lambdaFunctions: unknown } }).aws.lambdaFunctions;
+    expect(listOf("team/a")).toBe(listOf("team/b"));
+    expect(listOf("team/c")).not.toBe(listOf("team/a"));
+    expect(listOf("team/a")).toEqual(entries(["alpha", "beta"]));
+    expect(idx.sharedLists).toEqual({ distinct: 2, reused: 1 });
+    // A write to the shared list would change every upstream that holds it: it throws instead.
+    const shared = listOf("team/a") as { logicalName: string }[];
+    expect(() => shared.push({ logicalName: "gamma" })).toThrow(TypeError);
+    expect(() => (shared[0]!.logicalName = "changed")).toThrow(TypeError);
+    // The watch's objects are neither changed nor frozen; the rest of the spec is held as it was.
+    expect([a, b, c]).toEqual(given);
+    const givenAws = (a.spec as { aws: { lambdaFunctions: unknown[] } }).aws;
+    expect(Object.isFrozen(givenAws)).toBe(false);
+    expect(Object.isFrozen(givenAws.lambdaFunctions)).toBe(false);
+    expect(idx.get("team/a")!.spec).toEqual(a.spec);
+    // A held shared list changes nothing about what counts as a change.
+    expect(idx.upsert(upstream({ name: "a", rv: "11", aws: { lambdaFunctions: entries(["alpha", "beta"]) } })).trigger).toBeUndefined();
+    expect(idx.upsert(upstream({ name: "a", rv: "12", aws: { region: "eu-west-1", lambdaFunctions: entries(["alpha", "beta"]) } })).trigger).toBe("upstreamChanged");
+  });
+
+  it("shares the lists of a patch answer too (rememberWritten)", () => {
+    const idx = index();
+    const list = [{ logicalName: "alpha", lambdaFunctionName: "alpha", qualifier: "$LATEST" }];
+    idx.upsert(upstream({ name: "a", aws: { lambdaFunctions: structuredClone(list) } }));
+    idx.upsert(upstream({ name: "b" }));
+    idx.rememberWritten("team/b", upstream({ name: "b", rv: "11", aws: { lambdaFunctions: structuredClone(list) } }));
+    const listOf = (key: string): unknown => (idx.get(key)!.spec as { aws: { lambdaFunctions: unknown } }).aws.lambdaFunctions;
+    expect(listOf("team/b")).toBe(listOf("team/a"));
+  });
+
   it("keeps a newer patch answer of a kube upstream as a key too", () => {
     const idx = index();
     idx.upsert(kube({ status: OWN_STATUS }));
