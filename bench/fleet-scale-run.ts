@@ -5,7 +5,6 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { buildConfig, type Config } from "../src/config.js";
 import type { JsonObject } from "../src/model/fields.js";
 import { awsKeySecret, generateMixedFleet, rotatedFleetKeys, type FleetCredential, type MixedFleet } from "../src/sandbox/fleet.js";
@@ -13,9 +12,9 @@ import type { Sandbox } from "../src/sandbox/index.js";
 import { writeConfigFile } from "../test/support/broker-process.js";
 import { snapshotOps, type Calls } from "./counters.js";
 import { realKube, sandboxKube, type KubeSide } from "./kube-side.js";
+import type { ImageRuntime } from "./image-runtime.js";
 import { createMemoryCgroup, deploymentMemoryLimit, type MemoryCgroup } from "./memory-cgroup.js";
 
-const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const STATUS_KEY = "credbroker";
 
 export const LATENCY_MS = { cloud: 25, vault: 5, kubernetes: 2 } as const;
@@ -38,6 +37,8 @@ export interface RunPlan {
   steady: boolean;
   /** The Kubernetes: the sandbox's emulator (default) or a real kube-apiserver (the conformance tier's servers). */
   kube?: "sandbox" | "real";
+  /** How the broker is run: the image's bundle, options and environment (stageImage). */
+  image: ImageRuntime;
   progress: (line: string) => void;
 }
 
@@ -276,17 +277,18 @@ interface BrokerProc {
   kill(): Promise<void>;
 }
 
-async function startBrokerProcess(flags: Record<string, unknown>, dir: string, cgroupDir: string | undefined): Promise<BrokerProc> {
+async function startBrokerProcess(flags: Record<string, unknown>, dir: string, cgroupDir: string | undefined, image: ImageRuntime): Promise<BrokerProc> {
   const configFile = await writeConfigFile(flags, dir);
-  // The compiled broker (dist/, built by buildBroker), as the image runs it: no compiler in its RSS or CPU.
+  // The bundle as the image runs it (stageImage): no compiler in its RSS or CPU, no node_modules to fall back on.
   // BENCH_BROKER_NODE_ARGS (space-separated) reaches the broker's node only, e.g. --heapsnapshot-signal=SIGUSR2 to profile it.
-  const nodeArgs = (process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "");
-  const argv = [...nodeArgs, join(ROOT, "dist/cli.js"), "run", "--config", configFile];
+  const nodeArgs = [...image.nodeArgs, ...(process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")];
+  const argv = [...nodeArgs, image.script, "run", "--config", configFile];
+  const options = { cwd: image.appDir, env: { ...process.env, ...image.env }, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
   // In the cgroup from its first instruction: the shell moves itself there, then becomes node (same pid).
   const child: ChildProcess =
     cgroupDir === undefined
-      ? spawn(process.execPath, argv, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] })
-      : spawn("/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroupDir, process.execPath, ...argv], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+      ? spawn(process.execPath, argv, options)
+      : spawn("/bin/sh", ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroupDir, process.execPath, ...argv], options);
   const first: string[] = [];
   let count = 0;
   let partial = "";
@@ -447,7 +449,7 @@ export async function runFleet(plan: RunPlan): Promise<RunResult> {
     const coldStart = now();
     cgroup = createMemoryCgroup(`credbroker-bench-${process.pid}-${plan.mode}-${plan.size}`, deploymentMemoryLimit());
     result.memoryLimit = cgroup.description;
-    broker = await startBrokerProcess(flags, dir, cgroup.dir);
+    broker = await startBrokerProcess(flags, dir, cgroup.dir, plan.image);
     const b = broker;
     progress(`  broker pid ${b.pid} (${plan.mode}); waiting for every cloud upstream to have a status (up to ${seconds(plan.coldTimeoutMs)})`);
     // Reverify during the cold-start pass: one a second, in the background, once the API answers.

@@ -1,6 +1,5 @@
 // Fleet scale on loopback: a broker (in its own process) over a mixed cloud fleet with injected latency, from cold start through steady state, reverify and churn, beside the naive baseline and the lower bound; writes bench/RESULTS.md.
 // Run: npx tsx bench/fleet-scale.ts [--sizes 1000,5000,20000] [--quick] [--out FILE] [--real-kube]   (--quick: 1,000 only, a 20 s interval and shorter phases; --out: write there instead of bench/RESULTS.md; --real-kube: the 5,000 fleet once more against a real kube-apiserver, built by test/conformance/servers/build.sh)
-import { execFileSync } from "node:child_process";
 import { readdirSync, writeFileSync } from "node:fs";
 import { cpus, totalmem } from "node:os";
 import { resolve } from "node:path";
@@ -8,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { DEFAULT_LAMBDA_QUALIFIERS } from "../src/model/function-filter.js";
 import { fleetFor, LATENCY_MS, minus, runFleet, total, type Calls, type Latencies, type RunPlan, type RunResult } from "./fleet-scale-run.js";
+import { stageImage } from "./image-runtime.js";
 
 const { values: args } = parseArgs({ options: { sizes: { type: "string", default: "1000,5000,20000" }, quick: { type: "boolean", default: false }, out: { type: "string" }, "real-kube": { type: "boolean", default: false } } });
 const QUICK = args.quick;
@@ -39,9 +39,12 @@ const floor: { rssBytes?: number } = {};
 // --out: another file for a run of some sizes only, so RESULTS.md keeps the run it holds.
 const OUT = args.out !== undefined ? resolve(args.out) : fileURLToPath(new URL("./RESULTS.md", import.meta.url));
 const started = new Date();
+// The broker runs as in the image: the bundle built from the current source, the Dockerfile's Node options and ENV.
+const IMAGE = stageImage();
 
 function planFor(size: number, mode: RunPlan["mode"]): RunPlan {
   return {
+    image: IMAGE,
     size,
     mode,
     quick: QUICK,
@@ -315,7 +318,7 @@ function render(all: SizeResult[], real?: RunResult): string {
     `Machine: ${cpu.length} cores, ${cpu[0]?.model.trim() ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GB RAM; Node ${process.version}.`,
     "",
     `The sandbox (Kubernetes, Vault, AWS and Azure emulators) runs in the harness process with injected latency per call: cloud ${LATENCY_MS.cloud} ms (AWS and Azure), Vault ${LATENCY_MS.vault} ms, Kubernetes ${LATENCY_MS.kubernetes} ms. ` +
-      "The broker runs as `node dist/cli.js run` (compiled first, as the image runs it) in a process of its own, so its peak RSS (VmHWM) and CPU seconds (/proc) are its own; " +
+      `The broker runs as the image runs it (deploy/Dockerfile, bundled first by scripts/bundle.ts): ${IMAGE.description}, in a process of its own, so its peak RSS (VmHWM) and CPU seconds (/proc) are its own; ` +
       `it runs ${[...new Set(all.flatMap((r) => [r.tuned.memoryLimit, r.naive.memoryLimit]).filter((m) => m !== ""))].join("; ") || "unconstrained"}. ` +
       "The harness reads the Upstreams from the emulator's store every second (every 2 s above 8,000) to see statuses and lastVerified; calls are the emulators' own counters. " +
       "The naive baseline is the same fleet on a fresh sandbox with `controller.shareResults: false`: no verification or discovery is shared, in flight or cached (the secret caches stay). " +
@@ -337,10 +340,9 @@ interface SizeResult {
   naive: RunResult;
 }
 
-// The broker runs compiled, as in the image: build dist/ from the current source first.
-execFileSync(process.execPath, [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", fileURLToPath(new URL("../tsconfig.build.json", import.meta.url))], { stdio: "inherit" });
 
 const results: SizeResult[] = [];
+console.log(`the broker as the image runs it: ${IMAGE.description}`);
 console.log(`the floor: the broker over ${FLOOR_SIZE} upstreams, cold start only`);
 const floorRun = await runFleet({ ...planFor(FLOOR_SIZE, "tuned"), coldTimeoutMs: 60_000, churnMs: 0, reverifySamples: 0, steady: false });
 if (floorRun.error === undefined) floor.rssBytes = floorRun.end.peakRssBytes;

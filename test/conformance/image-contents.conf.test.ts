@@ -1,4 +1,4 @@
-// The image without Docker: deploy/Dockerfile's stages replayed in temp dirs (the context .dockerignore lets in, its COPY and RUN lines), then the CLI run from the final stage's files on Node 24.
+// The image without Docker: deploy/Dockerfile's stages replayed in temp dirs (the context .dockerignore lets in, its COPY and RUN lines), then the CLI run from the final stage's files on Node 24, against nothing and against the sandbox.
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -7,6 +7,10 @@ import { dirname, join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readOwnStatus } from "../../src/model/status-read.js";
+import { startSandbox } from "../../src/sandbox/index.js";
+import { UPSTREAMS } from "../../src/sandbox/kube/index.js";
+import { SAMPLE_AWS, SAMPLE_AZURE } from "../../src/sandbox/sample-seed.js";
 import { copiesOf, copyTarget, DockerIgnore, envOf, execForm, finalStage, lastOf, parseDockerfile, stageNamed, type Stage } from "../deploy/dockerfile.js";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -145,29 +149,26 @@ describe("the image's final stage, reproduced without Docker", () => {
 
   const cli = (args: string[]): Promise<Ran> => run(NODE24, [...entry, ...args], { cwd: appDir, env: runEnv, timeoutMs: 60_000 });
 
-  it("builds from the context .dockerignore lets in, without the `node` package's binary, and emits the JSON the code imports", () => {
+  it("builds from the context .dockerignore lets in, without the `node` package's binary, into a bundle", () => {
     const workdirOf = (s: Stage): string => join(rootOf(s), lastOf(s, "WORKDIR")?.args ?? "/");
     const build = stages.find((s) => s !== final && existsSync(join(workdirOf(s), "dist/cli.js")));
     expect(build).toBeDefined();
     const out = workdirOf(build!);
-    expect(existsSync(join(out, "dist/http/openapi.json"))).toBe(true);
-    // --ignore-scripts left the node package without its binary: tsc ran on the image's Node.
+    // --ignore-scripts left the node package without its binary: tsc and esbuild ran on the image's Node.
     expect(existsSync(join(out, "node_modules/.bin/node"))).toBe(false);
     expect(existsSync(join(out, "node_modules/typescript"))).toBe(true);
+    // The JSON the code imports (the OpenAPI document) is inside the bundle, not a file beside it.
+    expect(readdirSync(join(out, "dist"), { recursive: true }).filter((f) => String(f).endsWith(".json"))).toEqual([]);
+    expect(readdirSync(join(out, "dist/chunks")).length).toBeGreaterThan(1);
   });
 
-  it("holds every production package of the lockfile and no package only the dev dependencies need", () => {
-    const modules = join(appDir, "node_modules");
-    for (const name of Object.keys(pkg.dependencies)) expect(existsSync(join(modules, name, "package.json")), name).toBe(true);
-    // The lockfile marks what only dev dependencies pull in; @types/node, say, is a dev dependency that a production one also needs.
-    const entries = Object.entries(lock.packages).filter(([path]) => path.startsWith("node_modules/"));
-    for (const [path, entry] of entries) {
-      if (entry.dev === true) expect(existsSync(join(appDir, path)), path).toBe(false);
-      else if (entry.optional !== true && entry.devOptional !== true) expect(existsSync(join(appDir, path, "package.json")), path).toBe(true);
-    }
-    for (const tool of ["typescript", "tsx", "vitest", "eslint", "node", "esbuild"]) expect(existsSync(join(modules, tool)), tool).toBe(false);
+  it("holds no node_modules and no tool: dist/ and package.json are the whole application", () => {
+    expect(existsSync(join(appDir, "node_modules"))).toBe(false);
+    expect(readdirSync(appDir).sort()).toEqual(["dist", "package.json"]);
     expect(existsSync(join(appDir, "dist/cli.js"))).toBe(true);
-    expect(existsSync(join(appDir, "package.json"))).toBe(true);
+    // Every production dependency's code is in the bundle: the lockfile still names them (for audits), the image runs none from disk.
+    expect(Object.keys(pkg.dependencies).length).toBeGreaterThan(0);
+    expect(Object.keys(lock.packages).some((p) => p === "node_modules/@kubernetes/client-node")).toBe(true);
   });
 
   it("runs the CLI on Node 24", async () => {
@@ -175,7 +176,7 @@ describe("the image's final stage, reproduced without Docker", () => {
     expect(ran.stdout.trim()).toMatch(/^24\./);
   });
 
-  it("loads every module of dist/ with the production dependencies alone", async () => {
+  it("loads every module of dist/ with no node_modules at all", async () => {
     const script = join(tmp, "import-all.mjs");
     writeFileSync(
       script,
@@ -194,7 +195,7 @@ describe("the image's final stage, reproduced without Docker", () => {
     expect(ran.code, ran.stderr).toBe(0);
     const result = JSON.parse(ran.stdout.trim().split("\n").at(-1) ?? "{}") as { loaded: number; failed: string[] };
     expect(result.failed).toEqual([]);
-    expect(result.loaded).toBeGreaterThan(100);
+    expect(result.loaded).toBeGreaterThan(5);
   }, 150_000);
 
   it("answers --help and run --help with exit 0", async () => {
@@ -263,4 +264,41 @@ describe("the image's final stage, reproduced without Docker", () => {
     expect(await exited).toBe(0);
     expect(output).not.toContain(token);
   }, 90_000);
+  it("runs `run` against the sandbox: Kubernetes, Vault's Kubernetes login, STS, Lambda discovery and Azure reach the sample fleet's verdicts", async () => {
+    const sandbox = await startSandbox();
+    try {
+      const child = spawn(NODE24, [...entry, "run", "--config", sandbox.info.brokerConfig, "--http-port", "0", "--log-level", "warn"], { cwd: appDir, env: runEnv, stdio: ["ignore", "pipe", "pipe"] });
+      children.push(child);
+      let output = "";
+      child.stdout.on("data", (d: Buffer) => (output += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+      // src/sandbox/sample-seed.ts: every cloud upstream has the gateway user's keys except orders-wrong-key;
+      // payments-vault's come from Vault, orders-lambda discovers its functions.
+      const expected: Record<string, string> = {
+        "team-orders/orders-azure": "Accepted",
+        "team-orders/orders-ec2": "Accepted",
+        "team-orders/orders-lambda": "Accepted",
+        "team-orders/orders-legacy": "Accepted",
+        "team-orders/orders-wrong-key": "Rejected",
+        "team-payments/payments-vault": "Accepted",
+      };
+      const states = (): Record<string, string | undefined> =>
+        Object.fromEntries(Object.keys(expected).map((key) => {
+          const [ns = "", name = ""] = key.split("/");
+          return [key, readOwnStatus(sandbox.kube.get(UPSTREAMS, ns, name), "credbroker")?.state];
+        }));
+      const deadline = Date.now() + 60_000;
+      while (Object.values(states()).some((s) => s === undefined) && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 200));
+      expect(states(), output.slice(-3000)).toEqual(expected);
+      const lambda = sandbox.kube.get(UPSTREAMS, "team-orders", "orders-lambda");
+      expect(((lambda?.spec as { aws?: { lambdaFunctions?: unknown[] } }).aws?.lambdaFunctions ?? []).length).toBeGreaterThan(0);
+      expect(sandbox.vault.loginCount("kubernetes")).toBeGreaterThan(0);
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      for (const secret of [SAMPLE_AWS.secretAccessKey, SAMPLE_AZURE.clientSecret]) expect(output).not.toContain(secret);
+    } finally {
+      await sandbox.close();
+    }
+  }, 120_000);
 });
