@@ -283,7 +283,9 @@ async function startBrokerProcess(flags: Record<string, unknown>, dir: string, c
   // BENCH_BROKER_NODE_ARGS (space-separated) reaches the broker's node only, e.g. --heapsnapshot-signal=SIGUSR2 to profile it.
   const nodeArgs = [...image.nodeArgs, ...(process.env["BENCH_BROKER_NODE_ARGS"] ?? "").split(" ").filter((a) => a !== "")];
   const argv = [...nodeArgs, image.script, "run", "--config", configFile];
-  const options = { cwd: image.appDir, env: { ...process.env, ...image.env }, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
+  // The container's environment: the image's ENV, nothing of the harness's (no NODE_OPTIONS, no CREDBROKER_*).
+  const env = { PATH: process.env["PATH"] ?? "/usr/bin:/bin", HOME: process.env["HOME"] ?? "/", ...image.env };
+  const options = { cwd: image.appDir, env, stdio: ["ignore", "pipe", "pipe"] as ("ignore" | "pipe")[] };
   // In the cgroup from its first instruction: the shell moves itself there, then becomes node (same pid).
   const child: ChildProcess =
     cgroupDir === undefined

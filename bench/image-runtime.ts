@@ -1,6 +1,6 @@
 // The broker as deploy/Dockerfile runs it, without Docker: the bundle in an application folder of its own (no node_modules), the final stage's ENTRYPOINT options and ENV.
 import { execFileSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -34,6 +34,7 @@ export function stageImage(): ImageRuntime {
   const scriptInImage = rest.at(-1);
   if (scriptInImage === undefined || !scriptInImage.startsWith(`${workdir}/`)) throw new Error(`deploy/Dockerfile: the ENTRYPOINT's script ${JSON.stringify(scriptInImage)} is not under WORKDIR ${workdir}`);
   const appDir = mkdtempSync(join(tmpdir(), "credbroker-bench-app-"));
+  process.once("exit", () => rmSync(appDir, { recursive: true, force: true }));
   cpSync(join(ROOT, "dist"), join(appDir, "dist"), { recursive: true });
   cpSync(join(ROOT, "package.json"), join(appDir, "package.json"));
   const nodeArgs = rest.slice(0, -1);

@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
 import { defaultProvider } from "@aws-sdk/credential-provider-node";
+import { DEFAULT_MAX_CLIENTS } from "../cloud/aws/aws-clients.js";
 import { AwsProvider } from "../cloud/aws/aws-provider.js";
 import { AzureProvider } from "../cloud/azure/azure-provider.js";
 import { createAwsUpstreamProvider } from "../cloud/aws/aws-upstreams.js";
@@ -107,12 +108,27 @@ function ambientAwsCredentials(): () => Promise<{ accessKeyId: string; secretAcc
 }
 
 /**
+ * SDK clients the AWS provider keeps: what the reconciles in flight use at once (an STS and a Lambda
+ * client each, an assumed role's too) with room for their retries; never fewer than the default. Pure.
+ */
+export function awsClientsKept(concurrency: number): number {
+  return Math.max(DEFAULT_MAX_CLIENTS, 4 * concurrency);
+}
+
+/**
  * Builds the providers, each behind the shared verification cache, registered by the upstream
  * kinds they serve (the one place that names every cloud). Reads the extra CA files (I/O).
  */
 export async function buildCloud(config: Config, deps: { metrics: Metrics }): Promise<{ providers: ProviderRegistry; close(): void }> {
   const ca = await loadTrustedCas(config.tls.extraCaFiles);
-  const aws = new AwsProvider({ settings: config.aws, telemetry: deps.metrics, ca, requestTimeoutMs: config.aws.requestTimeoutMs, ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}) });
+  const aws = new AwsProvider({
+    settings: config.aws,
+    telemetry: deps.metrics,
+    ca,
+    requestTimeoutMs: config.aws.requestTimeoutMs,
+    maxClients: awsClientsKept(config.controller.concurrency),
+    ...(config.aws.allowAmbientCredentials ? { ambientCredentials: ambientAwsCredentials() } : {}),
+  });
   const azure = new AzureProvider({ settings: config.azure, telemetry: deps.metrics, ca, requestTimeoutMs: config.azure.requestTimeoutMs });
   const shared = { cacheTtlMs: config.controller.cacheTtlMs, clock: createSystemClock(), telemetry: deps.metrics, share: config.controller.shareResults };
   return {

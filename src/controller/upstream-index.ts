@@ -35,7 +35,7 @@ interface Entry {
  * (the function lists `ownLists` names, its annotation, status, the generation bumps they cause)
  * is left out of "changed", so its own writes never requeue an upstream. It holds only what
  * reconcile reads (holdUpstream): a cloud upstream slimmed, any other type as its key, and of each
- * a digest, never a second copy; `get` gives back an object that reconciles as the whole one did.
+ * a digest, never a second copy of the object; `get` gives back an object that reconciles as the whole one did.
  * Equal function lists are held once (ValueInterner, frozen): upstreams of one account-region
  * and filter publish the same list, and at 5,000 upstreams their 176,000 entries were most of
  * the index (bench/README.md).

@@ -43,6 +43,8 @@ export type HeldUpstream =
  * changes `obj` (the result shares its spec and labels). An upstream parseUpstream reads as
  * another type is held as a key; anything else (cloud types, and objects it rejects) as
  * slimUpstream, so reconcile reaches the same verdict on what is held as on the whole object.
+ * (UpstreamIndex then passes the held object through withSharedLists, which copies the spec
+ * down to each function list.)
  */
 export function holdUpstream(obj: JsonObject, statusKey: string): HeldUpstream {
   const other = otherType(obj);

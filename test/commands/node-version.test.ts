@@ -2,24 +2,13 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { delimiter, join } from "node:path";
+import { join } from "node:path";
 import ts from "typescript";
 import { describe, expect, it } from "vitest";
 import { MIN_NODE_VERSION, nodeVersionProblem } from "../../src/cli/node-version.js";
+import { oldNode } from "../support/old-node.js";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-
-/** A `node` on PATH older than the minimum (the machine's own, not the Node 24 of node_modules), if there is one. */
-function oldNode(): { path: string; version: string } | undefined {
-  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
-    if (dir.includes("node_modules") || dir === "") continue;
-    const path = join(dir, "node");
-    const run = spawnSync(path, ["--version"], { encoding: "utf8" });
-    const version = run.status === 0 ? run.stdout.trim().replace(/^v/, "") : "";
-    if (version !== "" && nodeVersionProblem(version) !== undefined) return { path, version };
-  }
-  return undefined;
-}
 
 describe("the Node.js version check", () => {
   it("says which Node.js is needed and which one this is", () => {

@@ -44,4 +44,19 @@ describe("desiredState", () => {
     expect(desiredState(object([]), evaluation([], answered), SETTINGS, NOW).entry.details.lastVerified).toBe(new Date(answered).toISOString());
     expect(desiredState(object([]), evaluation([], NOW.getTime() + 5000), SETTINGS, NOW).entry.details.lastVerified).toBe(NOW.toISOString());
   });
+
+  it("computes the same from a deep-frozen object as from a fresh one (the index holds shared, frozen lists)", () => {
+    const freeze = <T>(v: T): T => {
+      if (typeof v === "object" && v !== null) {
+        Object.freeze(v);
+        for (const child of Object.values(v)) freeze(child);
+      }
+      return v;
+    };
+    // A hand-written entry, one credbroker published and no longer discovers, and a new discovery.
+    const stored = (): JsonObject => ({ ...object(["hand", "gone"], "gone"), status: { statuses: { credbroker: desiredState(object([]), evaluation(["x"]), SETTINGS, NOW).entry } } });
+    const frozen = desiredState(freeze(stored()), evaluation(["new"]), SETTINGS, NOW);
+    expect(frozen).toEqual(desiredState(stored(), evaluation(["new"]), SETTINGS, NOW));
+    expect(frozen.specPatch).toEqual({ metadata: { resourceVersion: "9", annotations: { "credbroker.io/published-functions": "new" } }, spec: { aws: { lambdaFunctions: [entry("hand"), entry("new")] } } });
+  });
 });

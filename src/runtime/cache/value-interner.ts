@@ -3,8 +3,9 @@ import { createHash } from "node:crypto";
 
 /**
  * Hands back one frozen copy of each distinct JSON value it is given while anything still holds
- * that copy. Values are told apart by the SHA-256 of their JSON text, so equal values written with
- * their keys in another order are simply not shared (never wrongly shared). An entry goes when its
+ * that copy. For JSON values only (what JSON.parse gives: no undefined, NaN, -0 or Date, which
+ * JSON text would confuse with others). Values are told apart by the SHA-256 of their JSON text,
+ * so equal values written with their keys in another order are simply not shared. An entry goes when its
  * value is collected (weak references), so the table never outlives what uses it and never needs
  * a bound. The shared copy is a deep copy of the first value given, frozen: a write to it throws
  * (ES modules are strict) instead of changing every upstream that holds it, and the value given is
@@ -33,7 +34,7 @@ export class ValueInterner<T extends object> {
     return copy;
   }
 
-  /** Distinct values held (collected ones may linger until the collector runs). */
+  /** Distinct values held (collected ones are counted until their finalizer has run). */
   get size(): number {
     return this.byDigest.size;
   }
