@@ -39,11 +39,12 @@ export function stageImage(): ImageRuntime {
   cpSync(join(ROOT, "package.json"), join(appDir, "package.json"));
   const nodeArgs = rest.slice(0, -1);
   const env = Object.fromEntries(envOf(final));
+  const script = scriptInImage.slice(workdir.length + 1);
   return {
     appDir,
     nodeArgs,
-    script: join(appDir, scriptInImage.slice(workdir.length + 1)),
+    script: join(appDir, script),
     env,
-    description: `\`node ${[...nodeArgs, scriptInImage.slice(workdir.length + 1)].join(" ")} run\` from a folder holding only dist/ and package.json, with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
+    description: `\`node ${[...nodeArgs, script].join(" ")} run\` from a folder holding only dist/ and package.json, with ${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(" ")}`,
   };
 }

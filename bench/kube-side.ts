@@ -2,12 +2,12 @@
 import { Watch } from "@kubernetes/client-node";
 import type { JsonObject } from "../src/model/fields.js";
 import { brokerSettingsFor, sampleSeed, startSandbox, type Sandbox } from "../src/sandbox/index.js";
+import { UPSTREAMS } from "../src/sandbox/kube/index.js";
 import type { SandboxSeed } from "../src/sandbox/seed.js";
 import { mapWithConcurrency } from "../src/runtime/pools/map-with-concurrency.js";
 import { BROKER_USER, startRealCluster, type TestCluster } from "../test/support/cluster.js";
 import { snapshotOps, type Calls } from "./counters.js";
 
-const UPSTREAMS = { group: "gloo.solo.io", version: "v1", resource: "upstreams" };
 const WRITE_VERBS = new Set(["create", "update", "patch", "delete", "deletecollection"]);
 
 export interface KubeSide {

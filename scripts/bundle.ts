@@ -5,7 +5,7 @@
 // ObservableAPI among them) and held every module's source text and bytecode in its heap: about
 // 60 MB of the 100 MB live heap at 5,000 upstreams. Bundled, tree-shaken and minified, the code the
 // broker can reach is ~6 MB (bench/README.md has the before and after).
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build, type Metafile } from "esbuild";
@@ -91,7 +91,7 @@ function writeThirdPartyLicenses(metafile: Metafile): number {
     const dir = join(ROOT, root);
     const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string; license?: unknown };
     const file = readdirSync(dir).find((f) => /^(licen[cs]e|copying)/i.test(f));
-    const text = file !== undefined && existsSync(join(dir, file)) ? readFileSync(join(dir, file), "utf8").trim() : `(the package has no licence file; its package.json says ${JSON.stringify(pkg.license ?? "nothing")})`;
+    const text = file !== undefined ? readFileSync(join(dir, file), "utf8").trim() : `(the package has no licence file; its package.json says ${JSON.stringify(pkg.license ?? "nothing")})`;
     return `${pkg.name ?? root}@${pkg.version ?? "?"} (${typeof pkg.license === "string" ? pkg.license : "see below"})\n\n${text}\n`;
   });
   writeFileSync(join(OUT_DIR, "THIRD_PARTY_LICENSES.txt"), `Third-party code bundled into credbroker's dist/ (scripts/bundle.ts), one package per section.\n\n${sections.join("\n----------------------------------------------------------------\n\n")}`);

@@ -38,7 +38,7 @@ describe("the Node.js version check", () => {
     });
 
     it("refuses to run the built entry (node dist/cli.js) the same way", () => {
-      // The entry as `npm run build` emits it; the program it would import is never reached.
+      // The entry as tsc alone would emit it (test/deploy/bundle.test.ts runs the bundle npm run build emits); the program it would import is never reached.
       const dir = mkdtempSync(join(tmpdir(), "credbroker-entry-"));
       mkdirSync(join(dir, "cli"));
       for (const name of ["cli", "cli/node-version"]) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { desiredState } from "../../src/model/desired-state.js";
 import type { Evaluation } from "../../src/model/evaluation.js";
 import type { JsonObject } from "../../src/model/fields.js";
+import { deepFreeze } from "../../src/runtime/cache/value-interner.js";
 import { lambdaEntry, verifiedEvaluation } from "../support/evaluations.js";
 
 const SETTINGS = { statusKey: "credbroker", maxFunctions: 500, reportedBy: "credbroker", heartbeatMs: 600_000 };
@@ -46,11 +47,9 @@ describe("desiredState", () => {
   });
 
   it("computes the same from a deep-frozen object as from a fresh one (the index holds shared, frozen lists)", () => {
-    const freeze = <T>(v: T): T => {
-      if (typeof v === "object" && v !== null) {
-        Object.freeze(v);
-        for (const child of Object.values(v)) freeze(child);
-      }
+    // Frozen as the index freezes its shared lists.
+    const freeze = <T extends object>(v: T): T => {
+      deepFreeze(v);
       return v;
     };
     // A hand-written entry, one credbroker published and no longer discovers, and a new discovery.

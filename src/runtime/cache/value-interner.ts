@@ -45,7 +45,8 @@ export class ValueInterner<T extends object> {
   }
 }
 
-function deepFreeze(value: object): void {
+/** Freezes `value` and everything it holds, in place. */
+export function deepFreeze(value: object): void {
   Object.freeze(value);
   for (const child of Object.values(value) as unknown[]) if (typeof child === "object" && child !== null) deepFreeze(child);
 }
